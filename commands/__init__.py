@@ -1,0 +1,16 @@
+"""The command-line commands, one module each. Add a module here to add a command.
+
+A module defines `register(subparsers)` which adds its parser and sets
+`func=<callable(args) -> int>`.
+"""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+
+_NAMES = [
+    # "validate",  # added by the modules as they land
+]
+
+COMMAND_MODULES: list[ModuleType] = [importlib.import_module(f"commands.{n}") for n in _NAMES]
