@@ -1,1 +1,76 @@
+"""The Nurture worker: `python worker.py` serves JourneyWorkflow and its activities.
 
+It connects with Temporal's standard client configuration (TEMPORAL_ADDRESS,
+TEMPORAL_NAMESPACE, TEMPORAL_API_KEY / TLS, TEMPORAL_CONFIG_FILE profiles through
+temporalio.envconfig), so the same worker runs against the local dev server, a
+self-hosted cluster or Temporal Cloud. Ctrl-C / SIGTERM drain it gracefully.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from datetime import timedelta
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+
+from activities.deps import Deps
+from activities.registry import JourneyActivities
+from workflows.journey import JourneyWorkflow
+from workflows.run_types import TASK_QUEUE
+
+# Deterministic, I/O-free modules the workflow imports: shared with the sandbox
+# instead of re-imported per run (cuts worker CPU per workflow, see temporal-notes).
+PASSTHROUGH = ("compiler", "activities", "workflows.run_types")
+
+
+def create_worker(
+    client: Client,
+    deps: Deps,
+    *,
+    task_queue: str = TASK_QUEUE,
+    max_concurrent_activities: int = 100,
+    max_cached_workflows: int = 1000,
+) -> Worker:
+    runner = SandboxedWorkflowRunner(
+        restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH)
+    )
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=[JourneyWorkflow],
+        activities=JourneyActivities(deps).all(),
+        workflow_runner=runner,
+        max_concurrent_activities=max_concurrent_activities,
+        max_cached_workflows=max_cached_workflows,
+        graceful_shutdown_timeout=timedelta(seconds=20),
+    )
+
+
+async def connect() -> Client:
+    """A client from Temporal's environment configuration (address, namespace, TLS, API key)."""
+    from temporalio.envconfig import ClientConfig
+
+    config = ClientConfig.load_client_connect_config()
+    config.setdefault("target_host", os.environ.get("TEMPORAL_ADDRESS", "127.0.0.1:7233"))
+    return await Client.connect(**config)
+
+
+async def serve(task_queue: str = TASK_QUEUE) -> None:
+    client = await connect()
+    worker = create_worker(client, Deps.from_env(), task_queue=task_queue)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    async with worker:
+        print(f"worker serving task queue {task_queue!r} on {client.service_client.config.target_host}", flush=True)
+        await stop.wait()
+        print("worker shutting down (finishing running activities)...", flush=True)
+
+
+if __name__ == "__main__":
+    asyncio.run(serve(os.environ.get("NURTURE_TASK_QUEUE", TASK_QUEUE)))

@@ -262,10 +262,10 @@ class Journey:
         return self.steps[0].id
 
     def email_template(self, name: str, locale: str | None = None) -> EmailTemplate:
-        return _pick_locale(dict(self.email_templates), name, locale)
+        return pick_locale(dict(self.email_templates), name, locale)
 
     def sms_template(self, name: str, locale: str | None = None) -> SmsTemplate:
-        return _pick_locale(dict(self.sms_templates), name, locale)
+        return pick_locale(dict(self.sms_templates), name, locale)
 
     # -- serialisation
 
@@ -311,7 +311,7 @@ def _pairs(items: Any) -> tuple[tuple[Any, Any], ...]:
     return tuple((a, b) for a, b in items)
 
 
-def _pick_locale(table: dict[str, Any], name: str, locale: str | None) -> Any:
+def pick_locale(table: dict[str, Any], name: str, locale: str | None) -> Any:
     """`welcome` in locale `es-MX` tries `welcome.es-mx`, `welcome.es`, then `welcome`."""
     if locale:
         loc = locale.lower().replace("_", "-")

@@ -1,0 +1,81 @@
+"""Profile activities: read it for branches and goals, update it for `set`, plan
+calendar waits in the contact's time zone, and record step outcomes for reports."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from activities.contracts import OutcomeInput, PlanWaitInput, PlanWaitResult, UpdateInput
+from activities.deps import Deps
+from activities.send_gate import contact_timezone
+from activities.timing import next_in_window, parse_time, zone
+
+
+def read_profile(deps: Deps, contact_id: int) -> dict[str, Any]:
+    """Score, stage, tags, attributes, consent: ids and profile only, never contact details."""
+    return deps.store.read_profile(contact_id)
+
+
+def update_profile(deps: Deps, inp: UpdateInput) -> dict[str, Any]:
+    """Apply a `set` step once per visit: the ledger key makes a retried attempt a no-op."""
+    store, ref = deps.store, inp.ref
+    entry = store.ledger_claim(
+        ref.key, contact_id=ref.contact_id, journey_id=ref.journey_id, step_id=ref.step_id,
+        channel="profile", message_id="",
+    )
+    if entry.status != "sent":
+        reason = f"journey {ref.journey_id} step {ref.step_id}"
+        if inp.stage:
+            store.set_stage(ref.contact_id, inp.stage, reason=reason)
+        if inp.score_set is not None:
+            store.set_score(ref.contact_id, inp.score_set, reason=reason)
+        if inp.score_add:
+            store.add_score(ref.contact_id, inp.score_add, reason=reason)
+        if inp.tags_add:
+            store.add_tags(ref.contact_id, inp.tags_add)
+        if inp.tags_remove:
+            store.remove_tags(ref.contact_id, inp.tags_remove)
+        if inp.attributes:
+            store.set_attributes(ref.contact_id, inp.attributes)
+        store.ledger_set_status(ref.key, "sent")
+    return store.read_profile(ref.contact_id)
+
+
+def plan_wait(deps: Deps, inp: PlanWaitInput) -> PlanWaitResult:
+    """When a calendar-aware wait ends, in UTC; empty with a reason if it cannot be planned."""
+    now = parse_time(inp.now)
+    contact = deps.store.get_contact(inp.contact_id)
+    tz = zone(contact_timezone(contact, inp.timezone) if contact else inp.timezone, inp.timezone)
+    if inp.duration_s is not None:
+        wake = now + timedelta(seconds=inp.duration_s)
+    elif inp.until:
+        wake = parse_time(inp.until)
+    elif inp.until_attribute:
+        value = ((contact.attributes or {}) if contact else {}).get(inp.until_attribute)
+        try:
+            wake = parse_time(str(value)) if value else None
+        except ValueError:
+            wake = None
+        if wake is None:
+            return PlanWaitResult(reason=f"attribute_missing:{inp.until_attribute}")
+    else:
+        wake = now
+    wake = wake + timedelta(seconds=inp.offset_s)
+    if inp.window_days is not None:
+        wake = next_in_window(max(wake, now), tz, tuple(inp.window_days), inp.window_from_min, inp.window_to_min)
+    if wake <= now:
+        return PlanWaitResult(reason="in_past")
+    return PlanWaitResult(wake_at=wake.astimezone(timezone.utc).isoformat())
+
+
+def record_outcome(deps: Deps, inp: OutcomeInput) -> None:
+    """`journey.split`, `journey.goal`, `journey.exited`, `journey.completed` events feed reports."""
+    deps.store.record_event(
+        inp.ref.contact_id,
+        f"journey.{inp.outcome}",
+        journey_id=inp.ref.journey_id,
+        step_id=inp.ref.step_id,
+        data={**inp.detail, "version": inp.ref.version, "workflow_id": inp.ref.workflow_id},
+        at=datetime.now(timezone.utc),
+    )

@@ -1,0 +1,65 @@
+"""The activities a worker serves, bound to one set of dependencies.
+
+Thin wrappers: each names its activity (see activities.contracts) and delegates to
+the module that holds the behaviour. Synchronous store work runs in a thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Callable
+
+from temporalio import activity
+
+from activities import contracts as c
+from activities import email, outbound, profile, sms
+from activities.deps import Deps
+
+
+class JourneyActivities:
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+
+    @activity.defn(name=c.READ_PROFILE)
+    async def read_profile(self, contact_id: int) -> dict[str, Any]:
+        return await asyncio.to_thread(profile.read_profile, self.deps, contact_id)
+
+    @activity.defn(name=c.PLAN_WAIT)
+    async def plan_wait(self, inp: c.PlanWaitInput) -> c.PlanWaitResult:
+        return await asyncio.to_thread(profile.plan_wait, self.deps, inp)
+
+    @activity.defn(name=c.UPDATE_PROFILE)
+    async def update_profile(self, inp: c.UpdateInput) -> dict[str, Any]:
+        return await asyncio.to_thread(profile.update_profile, self.deps, inp)
+
+    @activity.defn(name=c.RECORD_OUTCOME)
+    async def record_outcome(self, inp: c.OutcomeInput) -> None:
+        await asyncio.to_thread(profile.record_outcome, self.deps, inp)
+
+    @activity.defn(name=c.SEND_EMAIL)
+    async def send_email(self, inp: c.SendInput) -> c.SendResult:
+        return await email.send_email(self.deps, inp)
+
+    @activity.defn(name=c.SEND_SMS)
+    async def send_sms(self, inp: c.SendInput) -> c.SendResult:
+        return await sms.send_sms(self.deps, inp)
+
+    @activity.defn(name=c.NOTIFY)
+    async def notify(self, inp: c.NotifyInput) -> c.SendResult:
+        return await outbound.notify(self.deps, inp)
+
+    @activity.defn(name=c.CALL_WEBHOOK)
+    async def call_webhook(self, inp: c.WebhookInput) -> c.SendResult:
+        return await outbound.call_webhook(self.deps, inp)
+
+    def all(self) -> list[Callable[..., Any]]:
+        return [
+            self.read_profile,
+            self.plan_wait,
+            self.update_profile,
+            self.record_outcome,
+            self.send_email,
+            self.send_sms,
+            self.notify,
+            self.call_webhook,
+        ]

@@ -1,0 +1,92 @@
+"""The checks every outbound message passes, in order, at the moment of sending:
+contact still there, an address, not already sent (ledger), consent and suppression,
+quiet hours, frequency cap. Shared by email and SMS."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from activities.consent import decide
+from activities.contracts import SendInput, SendResult
+from activities.deps import Deps
+from activities.timing import end_of_quiet_hours, zone
+
+# ledger states meaning "this visit already went out (or may have)": never send again
+ALREADY = ("sent", "transmitting", "uncertain")
+
+
+@dataclass(frozen=True)
+class Cleared:
+    contact: Any  # store.Contact
+    address: str
+    timezone: str
+
+
+def contact_timezone(contact: Any, fallback: str) -> str:
+    """The contact's stored zone, else their phone number's, else the journey's."""
+    if getattr(contact, "timezone", None):
+        return contact.timezone
+    if getattr(contact, "phone", None):
+        from activities.sms_text import region_timezone
+
+        tz = region_timezone(contact.phone)
+        if tz:
+            return tz
+    return fallback
+
+
+def previous_outcome(deps: Deps, key: str) -> SendResult | None:
+    """What an earlier attempt of this very visit did, if it got far enough to matter."""
+    entry = deps.store.ledger_get(key)
+    if entry is None:
+        return None
+    if entry.status in ALREADY:
+        if entry.status == "transmitting":  # the attempt died during transmission
+            deps.store.ledger_set_status(key, "uncertain", "attempt interrupted during transmission")
+        reason = "already_sent" if entry.status == "sent" else "uncertain"
+        return SendResult("sent", reason=reason, message_id=entry.message_id or "")
+    if entry.status == "failed":
+        return SendResult("failed", reason=entry.detail or "failed", message_id=entry.message_id or "")
+    return None
+
+
+def check(deps: Deps, inp: SendInput, channel: str, now: datetime | None = None) -> Cleared | SendResult:
+    store = deps.store
+    contact = store.get_contact(inp.ref.contact_id)
+    if contact is None or getattr(contact, "erased_at", None):
+        return SendResult("skipped", reason="no_contact")
+    address = contact.email if channel == "email" else contact.phone
+    if not address:
+        return SendResult("skipped", reason="no_address")
+    earlier = previous_outcome(deps, inp.ref.key)
+    if earlier is not None:
+        return earlier
+    decision = decide(
+        store, inp.ref, channel, inp.purpose, address, require_confirmed=channel in deps.require_confirmed
+    )
+    if not decision.granted:
+        return SendResult("skipped", reason=decision.reason)
+    now = now or datetime.now(timezone.utc)
+    tz_name = contact_timezone(contact, inp.timezone)
+    if inp.quiet_hours:
+        end = end_of_quiet_hours(now, zone(tz_name, inp.timezone), *inp.quiet_hours)
+        if end is not None:
+            return SendResult("postponed", reason="quiet_hours", retry_at=end.isoformat())
+    if inp.frequency_cap:
+        limit, per_s = inp.frequency_cap
+        since = now - timedelta(seconds=per_s)
+        times = store.send_times(contact.id, channel, since=since)
+        if len(times) >= limit:
+            retry = min(times) + timedelta(seconds=per_s + 1)
+            return SendResult("postponed", reason="frequency_cap", retry_at=retry.isoformat())
+    return Cleared(contact=contact, address=address, timezone=tz_name)
+
+
+def template_context(deps: Deps, inp: SendInput | Any, journey_title: str = "") -> dict[str, Any]:
+    """What a template sees: the contact and profile (from the store) plus the run's ids."""
+    context = dict(deps.store.template_context(inp.ref.contact_id))
+    context["journey"] = {"id": inp.ref.journey_id, "title": journey_title}
+    context["step"] = {"id": inp.ref.step_id}
+    return context
