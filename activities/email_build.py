@@ -17,7 +17,8 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.message import EmailMessage, MIMEPart
-from email.policy import SMTP
+from email.headerregistry import HeaderRegistry, UnstructuredHeader
+from email.policy import Policy, default
 from email.utils import format_datetime
 from html.parser import HTMLParser
 from typing import Any
@@ -27,8 +28,23 @@ from compiler.ir import EmailTemplate
 from tracking import tokens
 from tracking.tokens import TokenSigner
 
-# Long tracking URLs must never be folded into RFC 2047 encoded words: allow RFC 5322's 998.
-POLICY = SMTP.clone(max_line_length=998)
+
+
+class _VerbatimHeader(UnstructuredHeader):
+    """A header kept on one line as written, whatever policy flattens the message.
+
+    `List-Unsubscribe` holds URLs longer than 78 characters; the stock folding would turn them
+    into RFC 2047 encoded words, which mail clients do not decode there. The generator calls
+    the header's own `fold`, so this holds for aiosmtplib's flattening too.
+    """
+
+    def fold(self, *, policy: Policy) -> str:  # type: ignore[override]
+        return f"{self.name}: {self}{policy.linesep}"
+
+
+_HEADERS = HeaderRegistry()
+_HEADERS.map_to_type("list-unsubscribe", _VerbatimHeader)
+POLICY = default.clone(header_factory=_HEADERS)
 
 
 class BuildError(ValueError):
@@ -240,13 +256,15 @@ def build_email(
     _set_header(msg, "Message-ID", message_id)
     unsubscribe = f"<{links.unsubscribe_url()}>"
     if unsubscribe_mailto:
+        if not unsubscribe_mailto.isascii() or any(ch in unsubscribe_mailto for ch in "<>, \r\n"):
+            raise BuildError(f"List-Unsubscribe: invalid mailto address {unsubscribe_mailto!r}")
         unsubscribe += f", <mailto:{unsubscribe_mailto}?subject=unsubscribe>"
     _set_header(msg, "List-Unsubscribe", unsubscribe)
     _set_header(msg, "List-Unsubscribe-Post", "List-Unsubscribe=One-Click")
     msg["MIME-Version"] = "1.0"
     msg.make_alternative()
     for body, subtype in ((text, "plain"), (html, "html")):
-        part = MIMEPart(policy=SMTP)  # bodies keep the usual 76-char encoded lines
+        part = MIMEPart(policy=POLICY)
         part.set_content(body, subtype=subtype, charset="utf-8")
         msg.attach(part)
     return BuiltEmail(message=msg, message_id=message_id, links=urls)
