@@ -67,6 +67,8 @@ class JourneyWorkflow:
             "version": run.journey.version,
             "step": run.current.id if run.current else None,
             "visits": dict(run.visits),
+            "waiting": run.waiting,
+            "waiting_until": run.waiting_until.isoformat() if run.waiting_until else None,
             "trail": list(run.trail[-20:]),
         }
 

@@ -65,6 +65,8 @@ class Run:
         self.migration: MigrateRequest | None = None
         self.current: Step | None = None
         self.steps_run = 0
+        self.waiting_until: datetime | None = None  # set while blocked in wait()
+        self.waiting = False
 
     # ------------------------------------------------------------ signals
 
@@ -173,6 +175,7 @@ class Run:
                 remaining = (until - workflow.now()).total_seconds()
                 if remaining <= 0:
                     return ready()
+            self.waiting, self.waiting_until = True, until
             try:
                 await workflow.wait_condition(
                     lambda: ready() or self.profile_dirty or self.migration is not None,
@@ -181,6 +184,8 @@ class Run:
                 )
             except TimeoutError:
                 return ready()
+            finally:
+                self.waiting, self.waiting_until = False, None
             if ready():
                 return True
             if self.migration is not None:

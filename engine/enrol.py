@@ -1,0 +1,112 @@
+"""Start a contact's run of a journey, honouring the journey's entry and re-entry rules."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from temporalio.client import Client
+from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+
+from compiler.ir import Journey
+from workflows.run_types import SIGNAL_EVENT, TASK_QUEUE, WORKFLOW_NAME, JourneyEvent, RunInput, workflow_id_for
+
+JOURNEY_KEY = SearchAttributeKey.for_keyword("Journey")
+VERSION_KEY = SearchAttributeKey.for_keyword("JourneyVersion")
+CONTACT_KEY = SearchAttributeKey.for_keyword("ContactId")
+
+# name -> Temporal type; registered by `cli.py apply` / `cli.py dev`
+SEARCH_ATTRIBUTES = {
+    "Journey": "Keyword",
+    "JourneyVersion": "Keyword",
+    "ContactId": "Keyword",
+    "Step": "Keyword",
+    "Stage": "Keyword",
+    "Score": "Int",
+}
+
+
+@dataclass(frozen=True)
+class EnrolResult:
+    status: str  # started | already_running | refused | signalled
+    workflow_id: str
+    reason: str = ""
+
+
+def reentry_refusal(journey: Journey, last_started: datetime | None, now: datetime) -> str:
+    """Why the re-entry rule refuses a new run ("" if it allows one)."""
+    if last_started is None:
+        return ""
+    rule = journey.entry.reentry
+    if rule == "always":
+        return ""
+    if rule == "after" and journey.entry.reentry_after_s is not None:
+        if now - last_started >= timedelta(seconds=journey.entry.reentry_after_s):
+            return ""
+        return "reentry_after"
+    return "reentry_never"
+
+
+async def enrol(
+    client: Client,
+    store,
+    journey: Journey,
+    contact_id: int,
+    *,
+    key: str | None = None,
+    event: JourneyEvent | None = None,
+    task_queue: str = TASK_QUEUE,
+    search_attributes: bool = False,
+) -> EnrolResult:
+    """Start `journey` for the contact. With `event`, signal-with-start: a run that is
+    already going receives the event instead."""
+    workflow_id = workflow_id_for(journey.id, contact_id, key)
+    state = store.get_journey_state(journey.id)
+    if state is not None and state.get("state") in ("draining", "removed"):
+        return EnrolResult("refused", workflow_id, f"journey_{state['state']}")
+    now = datetime.now(timezone.utc)
+    last = store.last_enrolment(journey.id, contact_id, key)
+    refusal = reentry_refusal(journey, last.started_at if last else None, now)
+    attrs = None
+    if search_attributes:
+        attrs = TypedSearchAttributes(
+            [
+                SearchAttributePair(JOURNEY_KEY, journey.id),
+                SearchAttributePair(VERSION_KEY, journey.version),
+                SearchAttributePair(CONTACT_KEY, str(contact_id)),
+            ]
+        )
+    if refusal and event is None:
+        return EnrolResult("refused", workflow_id, refusal)
+    inp = RunInput(journey=journey.to_dict(), contact_id=contact_id, key=key, search_attributes=search_attributes)
+    options = dict(
+        id=workflow_id,
+        task_queue=task_queue,
+        id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+        search_attributes=attrs,
+        static_summary=f"{journey.id} @ {journey.version} for contact {contact_id}",
+    )
+    try:
+        if event is not None:
+            if refusal:  # only deliver to a running run; never start a new one
+                await client.get_workflow_handle(workflow_id).signal(SIGNAL_EVENT, event)
+                return EnrolResult("signalled", workflow_id)
+            handle = await client.start_workflow(
+                WORKFLOW_NAME, inp, start_signal=SIGNAL_EVENT, start_signal_args=[event], **options
+            )
+        else:
+            handle = await client.start_workflow(WORKFLOW_NAME, inp, **options)
+    except WorkflowAlreadyStartedError:
+        return EnrolResult("already_running", workflow_id)
+    except Exception as exc:  # a signal to a run that has finished
+        if event is not None and "not found" in str(exc).lower():
+            return EnrolResult("refused", workflow_id, refusal or "not_running")
+        raise
+    if last is not None and last.run_id == handle.first_execution_run_id:
+        return EnrolResult("signalled", workflow_id)
+    store.record_enrolment(
+        journey.id, contact_id, key=key, workflow_id=workflow_id,
+        run_id=handle.first_execution_run_id or handle.result_run_id or "", started_at=now,
+    )
+    return EnrolResult("started", workflow_id)

@@ -1,0 +1,84 @@
+"""One path for every event about a contact (HTTP API, CLI, tracking server, simulation):
+store it, let the marketing model react (scores, stages, rules), then tell the
+contact's running journeys and start the journeys this event enters."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from temporalio.client import Client
+from temporalio.service import RPCError
+
+from compiler.ir import Journey
+from engine.enrol import EnrolResult, enrol
+from workflows.run_types import SIGNAL_EVENT, SIGNAL_PROFILE_CHANGED, JourneyEvent, ProfileChanged
+
+log = logging.getLogger(__name__)
+
+# Reactions to a stored event, added by the marketing model (scoring, stages, rules):
+# hook(store, contact_id, event_type, data) -> the profile aspects it changed ("score", "stage", ...)
+EventHook = Callable[[Any, int, str, dict[str, Any]], list[str]]
+EVENT_HOOKS: list[EventHook] = []
+
+
+@dataclass
+class Published:
+    event_id: int
+    signalled: int = 0
+    changed: list[str] = field(default_factory=list)
+    enrolled: list[EnrolResult] = field(default_factory=list)
+
+
+async def publish(
+    client: Client,
+    store,
+    contact_id: int,
+    event_type: str,
+    *,
+    data: dict[str, Any] | None = None,
+    message_id: str | None = None,
+    likely_bot: bool = False,
+    journeys: dict[str, Journey] | None = None,
+    task_queue: str | None = None,
+    search_attributes: bool = False,
+) -> Published:
+    data = dict(data or {})
+    if likely_bot:
+        data["likely_bot"] = True
+    event_id = store.record_event(contact_id, event_type, data=data, message_id=message_id)
+    result = Published(event_id=event_id)
+    for hook in EVENT_HOOKS:
+        result.changed.extend(hook(store, contact_id, event_type, data))
+    signal = JourneyEvent(type=event_type, message_id=message_id, event_id=event_id, likely_bot=likely_bot)
+    for workflow_id in store.running_workflow_ids(contact_id):
+        handle = client.get_workflow_handle(workflow_id)
+        try:
+            await handle.signal(SIGNAL_EVENT, signal)
+            for reason in sorted(set(result.changed)):
+                await handle.signal(SIGNAL_PROFILE_CHANGED, ProfileChanged(reason=reason))
+            result.signalled += 1
+        except RPCError as exc:  # finished since: nothing to tell
+            log.debug("signal to %s not delivered: %s", workflow_id, exc.message)
+    for journey in (journeys or {}).values():
+        if journey.entry.kind == "event" and journey.entry.event == event_type and not likely_bot:
+            key = str(data.get(journey.entry.key)) if journey.entry.key and data.get(journey.entry.key) else None
+            kwargs = {"task_queue": task_queue} if task_queue else {}
+            result.enrolled.append(
+                await enrol(client, store, journey, contact_id, key=key, event=signal,
+                            search_attributes=search_attributes, **kwargs)
+            )
+    return result
+
+
+async def profile_changed(client: Client, store, contact_id: int, reason: str) -> int:
+    """Tell the contact's running journeys that the profile changed (goal, consent)."""
+    told = 0
+    for workflow_id in store.running_workflow_ids(contact_id):
+        try:
+            await client.get_workflow_handle(workflow_id).signal(SIGNAL_PROFILE_CHANGED, ProfileChanged(reason=reason))
+            told += 1
+        except RPCError:
+            pass
+    return told
