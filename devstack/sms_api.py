@@ -24,7 +24,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-import uvicorn
 from starlette.applications import Starlette
 from starlette.background import BackgroundTask
 from starlette.requests import Request
@@ -32,6 +31,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from activities.sms_text import segments
+from devstack.uvicorn_thread import UvicornThread
 from tracking import twilio_signature
 
 log = logging.getLogger(__name__)
@@ -114,11 +114,13 @@ def _is_local(url: str) -> bool:
     return parts.scheme in ("http", "https") and parts.hostname in _LOCAL_HOSTS
 
 
-async def post_status(state: SmsApiState, message: dict[str, Any], status: str, error_code: int | None = None) -> int:
-    """POST one signed status callback for `message`; returns the HTTP status (0: not delivered)."""
+def callback_request(
+    state: SmsApiState, message: dict[str, Any], status: str, error_code: int | None = None
+) -> tuple[str, dict[str, str], dict[str, str]] | None:
+    """(url, form, headers) of a signed status callback, or None when there is nowhere local to send it."""
     url = message.get("status_callback")
     if not url or not _is_local(url):
-        return 0
+        return None
     params = {
         "AccountSid": state.account_sid,
         "ApiVersion": API_VERSION,
@@ -131,17 +133,28 @@ async def post_status(state: SmsApiState, message: dict[str, Any], status: str, 
     }
     if error_code is not None:
         params["ErrorCode"] = str(error_code)
-    headers = {twilio_signature.HEADER: twilio_signature.sign(url, params, state.auth_token)}
-    try:
-        async with httpx.AsyncClient(timeout=5) as client:
-            reply = await client.post(url, data=params, headers=headers)
-        code = reply.status_code
-    except httpx.HTTPError as exc:
-        log.warning("SMS status callback to %s failed: %s", url, exc)
-        code = 0
+    return url, params, {twilio_signature.HEADER: twilio_signature.sign(url, params, state.auth_token)}
+
+
+def _record_callback(state: SmsApiState, url: str, params: dict[str, str], code: int) -> int:
     with state._lock:
         state.callbacks.append({"url": url, "params": params, "reply_status": code})
     return code
+
+
+async def post_status(state: SmsApiState, message: dict[str, Any], status: str, error_code: int | None = None) -> int:
+    """POST one signed status callback; returns the HTTP status (0: nowhere to send or unreachable)."""
+    request = callback_request(state, message, status, error_code)
+    if request is None:
+        return 0
+    url, params, headers = request
+    try:
+        async with httpx.AsyncClient(timeout=5) as client:
+            code = (await client.post(url, data=params, headers=headers)).status_code
+    except httpx.HTTPError as exc:
+        log.warning("SMS status callback to %s failed: %s", url, exc)
+        code = 0
+    return _record_callback(state, url, params, code)
 
 
 def create_app(state: SmsApiState) -> Starlette:
@@ -207,26 +220,17 @@ async def _callbacks(state: SmsApiState, message: dict[str, Any]) -> None:
         await post_status(state, message, status)
 
 
-class SmsApiServer:
-    """Runs the API with uvicorn on 127.0.0.1 in a background thread."""
+class SmsApiServer(UvicornThread):
+    """The API served by uvicorn on 127.0.0.1 in a background thread; `state` holds what it kept."""
 
     def __init__(self, port: int = 0, *, account_sid: str = DEFAULT_SID, auth_token: str = DEFAULT_TOKEN,
                  send_callbacks: bool = True) -> None:
         self.state = SmsApiState(account_sid=account_sid, auth_token=auth_token, send_callbacks=send_callbacks)
-        self._config = uvicorn.Config(
-            create_app(self.state), host="127.0.0.1", port=port, log_level="warning", lifespan="off"
-        )
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
-        self.port = 0
-
-    @property
-    def url(self) -> str:
-        """Base URL: the API lives at `{url}/2010-04-01/Accounts/{sid}/Messages.json`."""
-        return f"http://127.0.0.1:{self.port}"
+        super().__init__(create_app(self.state), port, name="sms-api")
 
     @property
     def messages_url(self) -> str:
+        """`{url}/2010-04-01/Accounts/{sid}/Messages.json`."""
         return f"{self.url}/{API_VERSION}/Accounts/{self.state.account_sid}/Messages.json"
 
     @property
@@ -239,33 +243,21 @@ class SmsApiServer:
     def reject_number(self, number: str) -> None:
         self.state.reject_number(number)
 
-    def start(self, timeout: float = 10.0) -> "SmsApiServer":
-        if self._thread is not None:
-            raise RuntimeError("SMS API already started")
-        self._server = uvicorn.Server(self._config)
-        self._thread = threading.Thread(target=self._server.run, name="sms-api", daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + timeout
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                self._thread = None
-                raise OSError(f"SMS API did not start on 127.0.0.1:{self._config.port}")
-            time.sleep(0.01)
-        self.port = self._server.servers[0].sockets[0].getsockname()[1]
-        return self
-
-    def stop(self) -> None:
-        if self._server is None or self._thread is None:
-            return
-        self._server.should_exit = True
-        self._thread.join(timeout=10)
-        self._thread = None
-
-    def __enter__(self) -> "SmsApiServer":
-        return self.start()
-
-    def __exit__(self, *exc: Any) -> None:
-        self.stop()
+    def send_status(self, sid: str, status: str, error_code: int | None = None) -> int:
+        """POST a signed status callback for an accepted message now (e.g. "undelivered", 30003)."""
+        message = next((m for m in self.messages if m["sid"] == sid), None)
+        if message is None:
+            raise KeyError(f"no message {sid}")
+        request = callback_request(self.state, message, status, error_code)
+        if request is None:
+            return 0
+        url, params, headers = request
+        try:
+            code = httpx.post(url, data=params, headers=headers, timeout=5).status_code
+        except httpx.HTTPError as exc:
+            log.warning("SMS status callback to %s failed: %s", url, exc)
+            code = 0
+        return _record_callback(self.state, url, params, code)
 
     def wait_for(self, count: int, timeout: float = 5.0) -> list[dict[str, Any]]:
         """Block until `count` messages were accepted."""
