@@ -1,0 +1,130 @@
+"""The journey compiler: YAML file -> checked, immutable `Journey` IR, or every error.
+
+Public API:
+    compile_file(path) -> CompileResult
+    compile_paths(paths) -> list[CompileResult]      (folders mean their journey files)
+    load_journeys(dir="journeys") -> dict[str, Journey]   (raises JourneyLoadError)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Iterable
+
+from compiler import checks, ir
+from compiler.build import build_entry, build_policy, build_step
+from compiler.config_files import split_files
+from compiler.diagnostics import CompileResult, Diagnostic, Problems
+from compiler.schema_check import check_schema
+from compiler.yaml_loader import index_to_pos, load_yaml
+
+MAX_BYTES = 1_000_000
+
+
+class JourneyLoadError(Exception):
+    """Some journey files do not compile; `diagnostics` says where and why."""
+
+    def __init__(self, diagnostics: list[Diagnostic]) -> None:
+        self.diagnostics = diagnostics
+        lines = "\n".join(str(d) for d in diagnostics)
+        super().__init__(f"{len(diagnostics)} error(s) in journeys:\n{lines}")
+
+
+def compile_file(path: str | Path) -> CompileResult:
+    path = Path(path)
+    problems = Problems(str(path))
+    try:
+        journey = _compile(path, problems)
+    except Exception as exc:  # a bug here must still not print a traceback at the author
+        problems.add((1, 1), f"internal compiler error: {type(exc).__name__}: {exc}")
+        journey = None
+    errors = problems.sorted()
+    return CompileResult(str(path), None if errors else journey, errors)
+
+
+def compile_paths(paths: Iterable[str | Path]) -> list[CompileResult]:
+    journeys, _configs = split_files(paths)
+    return [compile_file(p) for p in journeys]
+
+
+def load_journeys(dir: str | Path = "journeys") -> dict[str, ir.Journey]:
+    """Every journey in `dir` by id; JourneyLoadError if any file is bad."""
+    results = compile_paths([dir])
+    errors = [d for r in results for d in r.errors]
+    if errors:
+        raise JourneyLoadError(errors)
+    return {r.journey.id: r.journey for r in results if r.journey}
+
+
+def read_source(path: Path, problems: Problems) -> str | None:
+    try:
+        size = path.stat().st_size
+        if size > MAX_BYTES:
+            problems.add((1, 1), f"file is too large ({size:,} bytes; a journey is at most {MAX_BYTES:,})")
+            return None
+        raw = path.read_bytes()
+    except OSError as exc:
+        problems.add((1, 1), f"cannot read the file: {exc.strerror or exc}")
+        return None
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        before = raw[: exc.start].decode("utf-8", "replace")
+        problems.add(index_to_pos(before, len(before)), f"not UTF-8 text (byte {raw[exc.start]:#04x})")
+        return None
+
+
+def _compile(path: Path, problems: Problems) -> ir.Journey | None:
+    text = read_source(path, problems)
+    if text is None:
+        return None
+    doc, yaml_errors = load_yaml(text)
+    for pos, message in yaml_errors:
+        problems.add(pos, message)
+    if doc.data is None:
+        if not yaml_errors:
+            problems.add((1, 1), "the file is empty; a journey starts with `journey: <id>`")
+        return None
+    bad = check_schema(doc, problems)
+    data = doc.data
+    if not isinstance(data, dict) or not isinstance(data.get("steps"), list) or ("steps",) in bad:
+        return None
+    unit = checks.Unit(path=path, doc=doc, problems=problems)
+    broken = {p[1] for p in bad if len(p) >= 2 and p[0] == "steps"}
+    checks.check_journey_name(unit)
+    checks.collect_ids(unit)
+    steps = data["steps"]
+    unit.raw = [(i, d) for i, d in enumerate(steps) if isinstance(d, dict)]
+    for i, d in enumerate(steps):
+        if i not in broken:
+            following = steps[i + 1].get("id") if i + 1 < len(steps) and isinstance(steps[i + 1], dict) else None
+            unit.steps.append((i, d, build_step(d, following if isinstance(following, str) else None)))
+    for check in (
+        checks.check_targets,
+        checks.check_events,
+        checks.check_conditions,
+        checks.check_splits,
+        checks.check_consent,
+        checks.check_times,
+        checks.check_templates,
+    ):
+        check(unit)
+    if problems:
+        return None  # reachability and loops need the whole, valid graph
+    checks.check_flow(unit)
+    if problems:
+        return None
+    journey = ir.Journey(
+        id=data["journey"],
+        title=data.get("title", ""),
+        description=data.get("description", ""),
+        entry=build_entry(data["entry"]),
+        goal=data.get("goal"),
+        policy=build_policy(data.get("policy") or {}),
+        steps=tuple(step for _, _, step in unit.steps),
+        email_templates=tuple(sorted(unit.email_templates.items())),
+        sms_templates=tuple(sorted(unit.sms_templates.items())),
+        objectives=tuple((k, float(v)) for k, v in (data.get("objectives") or {}).items()),
+    )
+    return dataclasses.replace(journey, version=journey.content_hash())

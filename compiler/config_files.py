@@ -1,0 +1,45 @@
+"""Which YAML files in a journeys folder are journeys, and which are other configuration.
+
+Other configuration files (scoring.yaml, stages.yaml, ...) live next to the journeys with
+their own schemas. Whoever owns one registers a validator for its file name:
+
+    from compiler.config_files import CONFIG_VALIDATORS
+    CONFIG_VALIDATORS["scoring.yaml"] = validate_scoring   # (Path) -> list[Diagnostic]
+
+`python cli.py validate` then runs it; a known config name without a validator is skipped.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable, Iterable
+
+from compiler.diagnostics import Diagnostic
+
+ConfigValidator = Callable[[Path], list[Diagnostic]]
+
+CONFIG_VALIDATORS: dict[str, ConfigValidator] = {}
+CONFIG_FILE_NAMES: frozenset[str] = frozenset(
+    {"scoring.yaml", "stages.yaml", "segments.yaml", "rules.yaml", "consent.yaml"}
+)
+
+
+def is_config_file(path: Path) -> bool:
+    return path.name in CONFIG_FILE_NAMES or path.name in CONFIG_VALIDATORS
+
+
+def expand(paths: Iterable[str | Path]) -> list[Path]:
+    """Files as given; a folder means its *.yaml / *.yml files (not its subfolders)."""
+    out: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            out.extend(sorted(f for f in p.iterdir() if f.suffix in (".yaml", ".yml") and f.is_file()))
+        else:
+            out.append(p)
+    return out
+
+
+def split_files(paths: Iterable[str | Path]) -> tuple[list[Path], list[Path]]:
+    """(journey files, config files) among `paths`."""
+    files = expand(paths)
+    return [f for f in files if not is_config_file(f)], [f for f in files if is_config_file(f)]
