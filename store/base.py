@@ -1,0 +1,80 @@
+"""What every part of the store shares: the engine, transactions, and the contact check."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, select
+from sqlalchemy.engine import Engine
+
+from store import schema
+from store.db import READ_ONLY, utcnow
+from store.records import ContactNotFound, StoreError
+
+
+class StoreBase:
+    _engine: Engine
+    url: str
+
+    @property
+    def dialect(self) -> str:
+        """"sqlite" or "postgresql"."""
+        return self._engine.dialect.name
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        """A write transaction (BEGIN IMMEDIATE on SQLite), committed on success."""
+        with self._engine.begin() as conn:
+            yield conn
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        """A read transaction: one consistent snapshot, never takes SQLite's write lock."""
+        with self._engine.connect().execution_options(**{READ_ONLY: True}) as conn:
+            with conn.begin():
+                yield conn
+
+    def _insert(self, conn: Connection, table: Any) -> Any:
+        """The dialect's INSERT (with on_conflict_do_nothing / do_update)."""
+        if conn.dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert
+        return insert(table)
+
+    @staticmethod
+    def _require_contact(conn: Connection, contact_id: int) -> None:
+        """Raise ContactNotFound unless the contact exists and is not erased."""
+        c = schema.contacts.c
+        check_id(contact_id)
+        erased = conn.execute(select(c.erased_at).where(c.id == contact_id)).first()
+        if erased is None:
+            raise ContactNotFound(f"no contact with id {contact_id}")
+        if erased[0] is not None:
+            raise ContactNotFound(f"contact {contact_id} was erased")
+
+    @staticmethod
+    def _when(at: datetime | None) -> datetime:
+        return utcnow() if at is None else at
+
+
+def check_id(contact_id: Any) -> int:
+    if not isinstance(contact_id, int) or isinstance(contact_id, bool):
+        raise StoreError(f"contact id must be an integer, got {contact_id!r}")
+    return contact_id
+
+
+def check_text(name: str, value: Any, *, allow_empty: bool = False) -> str:
+    """A non-empty string argument, or a clear StoreError naming it."""
+    if not isinstance(value, str) or (not allow_empty and not value.strip()):
+        raise StoreError(f"{name} must be a non-empty string, got {value!r}")
+    return value
+
+
+def check_choice(name: str, value: Any, choices: tuple[str, ...]) -> str:
+    if value not in choices:
+        raise StoreError(f"{name} must be one of {', '.join(choices)}; got {value!r}")
+    return value

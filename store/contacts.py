@@ -1,0 +1,221 @@
+"""Contacts: identity, profile fields, attributes, tags and lifecycle stage."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import Connection, delete, select, update
+from sqlalchemy.exc import IntegrityError
+
+from store import schema
+from store.addresses import check_timezone, normalise_email, normalise_phone
+from store.base import StoreBase, check_id, check_text
+from store.db import utcnow
+from store.records import Contact, ContactNotFound, StageChange, StoreError
+
+c = schema.contacts.c
+t = schema.contact_tags.c
+
+PROFILE_FIELDS = ("email", "phone", "external_id", "first_name", "last_name", "locale", "timezone", "attributes")
+
+
+def _clean_fields(fields: dict[str, Any]) -> dict[str, Any]:
+    """Validate and normalise contact fields; unknown names are refused."""
+    unknown = set(fields) - set(PROFILE_FIELDS)
+    if unknown:
+        hint = " (use set_stage / add_tags)" if unknown & {"stage", "tags"} else ""
+        raise StoreError(f"unknown contact field(s): {', '.join(sorted(unknown))}{hint}")
+    out: dict[str, Any] = {}
+    for name, value in fields.items():
+        if value is None:
+            out[name] = {} if name == "attributes" else None
+        elif name == "email":
+            out[name] = normalise_email(value)
+        elif name == "phone":
+            out[name] = normalise_phone(value)
+        elif name == "timezone":
+            out[name] = check_timezone(value)
+        elif name == "attributes":
+            if not isinstance(value, dict):
+                raise StoreError(f"attributes must be a dict, got {type(value).__name__}")
+            out[name] = dict(value)
+        else:
+            out[name] = check_text(name, value).strip()
+    return out
+
+
+def _clean_tags(tags: Iterable[str]) -> list[str]:
+    if isinstance(tags, str):
+        raise StoreError(f"tags must be a list of strings, got the string {tags!r}")
+    return sorted({check_text("tag", tag).strip() for tag in tags})
+
+
+class ContactsMixin(StoreBase):
+    def create_contact(
+        self,
+        *,
+        email: str | None = None,
+        phone: str | None = None,
+        external_id: str | None = None,
+        first_name: str | None = None,
+        last_name: str | None = None,
+        locale: str | None = None,
+        timezone: str | None = None,
+        stage: str | None = None,
+        attributes: dict[str, Any] | None = None,
+        tags: Iterable[str] = (),
+    ) -> int:
+        """Insert a contact and return its id. A second contact with the same external_id is refused."""
+        fields = _clean_fields(
+            dict(email=email, phone=phone, external_id=external_id, first_name=first_name,
+                 last_name=last_name, locale=locale, timezone=timezone, attributes=attributes)
+        )
+        if stage is not None:
+            check_text("stage", stage)
+        tag_list = _clean_tags(tags)
+        now = utcnow()
+        try:
+            with self._write() as conn:
+                contact_id = conn.execute(
+                    schema.contacts.insert().values(**fields, stage=stage, created_at=now, updated_at=now)
+                ).inserted_primary_key[0]
+                self._insert_tags(conn, contact_id, tag_list)
+                if stage is not None:
+                    conn.execute(schema.stage_history.insert().values(
+                        contact_id=contact_id, from_stage=None, to_stage=stage, reason="created", at=now))
+        except IntegrityError:
+            raise StoreError(f"a contact with external id {external_id!r} already exists") from None
+        return int(contact_id)
+
+    def get_contact(self, contact_id: int) -> Contact | None:
+        """The contact (also an erased tombstone, with erased_at set), or None."""
+        check_id(contact_id)
+        with self._read() as conn:
+            return self._load_contact(conn, schema.contacts.select().where(c.id == contact_id))
+
+    def find_contact(
+        self, *, external_id: str | None = None, email: str | None = None, phone: str | None = None
+    ) -> Contact | None:
+        """First match by external id, else email, else phone (normalised); erased contacts never match."""
+        lookups = []
+        if external_id is not None:
+            lookups.append(c.external_id == external_id)
+        if email is not None:
+            lookups.append(c.email == normalise_email(email))
+        if phone is not None:
+            lookups.append(c.phone == normalise_phone(phone))
+        if not lookups:
+            raise StoreError("find_contact needs external_id, email or phone")
+        with self._read() as conn:
+            for condition in lookups:
+                query = schema.contacts.select().where(condition, c.erased_at.is_(None)).order_by(c.id).limit(1)
+                found = self._load_contact(conn, query)
+                if found is not None:
+                    return found
+        return None
+
+    def update_contact(self, contact_id: int, **fields: Any) -> None:
+        """Replace the given profile fields (email, phone, names, locale, timezone, attributes...)."""
+        values = _clean_fields(fields)
+        if not values:
+            return
+        try:
+            with self._write() as conn:
+                self._require_contact(conn, contact_id)
+                conn.execute(update(schema.contacts).where(c.id == contact_id).values(**values, updated_at=utcnow()))
+        except IntegrityError:
+            raise StoreError(f"external id {fields.get('external_id')!r} is already used by another contact") from None
+
+    def set_attributes(self, contact_id: int, attrs: dict[str, Any]) -> dict[str, Any]:
+        """Merge `attrs` into the contact's attributes (a None value removes the key); return the result."""
+        if not isinstance(attrs, dict):
+            raise StoreError(f"attributes must be a dict, got {type(attrs).__name__}")
+        with self._write() as conn:
+            self._require_contact(conn, contact_id)
+            current = dict(conn.execute(select(c.attributes).where(c.id == contact_id)).scalar_one() or {})
+            for key, value in attrs.items():
+                check_text("attribute name", key)
+                if value is None:
+                    current.pop(key, None)
+                else:
+                    current[key] = value
+            conn.execute(update(schema.contacts).where(c.id == contact_id).values(attributes=current, updated_at=utcnow()))
+        return current
+
+    def add_tags(self, contact_id: int, tags: Iterable[str]) -> None:
+        tag_list = _clean_tags(tags)
+        with self._write() as conn:
+            self._require_contact(conn, contact_id)
+            self._insert_tags(conn, contact_id, tag_list)
+            self._touch(conn, contact_id)
+
+    def remove_tags(self, contact_id: int, tags: Iterable[str]) -> None:
+        tag_list = _clean_tags(tags)
+        with self._write() as conn:
+            self._require_contact(conn, contact_id)
+            conn.execute(delete(schema.contact_tags).where(t.contact_id == contact_id, t.tag.in_(tag_list)))
+            self._touch(conn, contact_id)
+
+    def set_stage(self, contact_id: int, stage: str | None, reason: str) -> str | None:
+        """Move the contact to `stage`; return the previous stage. A change is written to stage_history."""
+        if stage is not None:
+            check_text("stage", stage)
+        check_text("reason", reason)
+        with self._write() as conn:
+            self._require_contact(conn, contact_id)
+            previous = conn.execute(select(c.stage).where(c.id == contact_id)).scalar_one()
+            if previous != stage:
+                now = utcnow()
+                conn.execute(update(schema.contacts).where(c.id == contact_id).values(stage=stage, updated_at=now))
+                conn.execute(schema.stage_history.insert().values(
+                    contact_id=contact_id, from_stage=previous, to_stage=stage, reason=reason, at=now))
+        return previous
+
+    def stage_history(self, contact_id: int) -> list[StageChange]:
+        h = schema.stage_history.c
+        with self._read() as conn:
+            rows = conn.execute(select(schema.stage_history).where(h.contact_id == contact_id).order_by(h.at, h.id))
+            return [StageChange(r.id, r.from_stage, r.to_stage, r.reason, r.at) for r in rows]
+
+    def contact_ids(self, *, include_erased: bool = False) -> list[int]:
+        """Every contact id, ascending."""
+        query = select(c.id).order_by(c.id)
+        if not include_erased:
+            query = query.where(c.erased_at.is_(None))
+        with self._read() as conn:
+            return list(conn.execute(query).scalars())
+
+    # -- helpers -------------------------------------------------------------------------------------
+
+    def _insert_tags(self, conn: Connection, contact_id: int, tags: list[str]) -> None:
+        if tags:
+            now = utcnow()
+            stmt = self._insert(conn, schema.contact_tags).on_conflict_do_nothing(index_elements=["contact_id", "tag"])
+            conn.execute(stmt, [{"contact_id": contact_id, "tag": tag, "added_at": now} for tag in tags])
+
+    @staticmethod
+    def _touch(conn: Connection, contact_id: int) -> None:
+        conn.execute(update(schema.contacts).where(c.id == contact_id).values(updated_at=utcnow()))
+
+    @staticmethod
+    def _tags(conn: Connection, contact_id: int) -> list[str]:
+        return list(conn.execute(select(t.tag).where(t.contact_id == contact_id).order_by(t.tag)).scalars())
+
+    def _load_contact(self, conn: Connection, query: Any) -> Contact | None:
+        row = conn.execute(query).first()
+        if row is None:
+            return None
+        return Contact(
+            id=row.id, external_id=row.external_id, email=row.email, phone=row.phone,
+            first_name=row.first_name, last_name=row.last_name, locale=row.locale, timezone=row.timezone,
+            stage=row.stage, attributes=dict(row.attributes or {}), tags=self._tags(conn, row.id),
+            created_at=row.created_at, updated_at=row.updated_at, erased_at=row.erased_at,
+        )
+
+    def _contact_or_raise(self, conn: Connection, contact_id: int) -> Contact:
+        self._require_contact(conn, contact_id)
+        found = self._load_contact(conn, schema.contacts.select().where(c.id == contact_id))
+        if found is None:  # pragma: no cover - _require_contact checked it
+            raise ContactNotFound(f"no contact with id {contact_id}")
+        return found
