@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import pytest
 from aiosmtplib.email import flatten_message
 
-from activities.email_build import BuildError, build_email, compose_email, message_id_for
+from activities.email_build import BuildError, TrackingLinks, build_email, compose_email, message_id_for, track
 from activities.render import RenderError, RenderedEmail, render_email, render_text
 from compiler.ir import EmailTemplate
 from tracking.tokens import BadToken, TokenSigner
@@ -291,3 +291,16 @@ def test_output_does_not_depend_on_process_time_zone() -> None:
     strip = lambda raw: re.sub(rb"=+\d+==", b"", raw)  # noqa: E731 - MIME boundaries are random
     assert strip(before) == strip(after)
     assert b"Date: Tue, 04 Mar 2025 05:06:07 +0000" in after
+
+
+def test_rewriting_handles_multiline_tags_and_skips_scripts() -> None:
+    links = TrackingLinks(BASE, SIGNER, "<m@acme.test>", "c-1")
+    html = (
+        '<html>\r\n<body>\n\t<a\n   class="x" href="https://a.test/1"\n>A</a>'
+        ' <script>var s = "<a href=https://no.test>";</script>\n<a href=https://b.test/2>B</a></body></html>'
+    )
+    out, _, urls = track(html, "", links)
+    assert urls == ["https://a.test/1", "https://b.test/2"]
+    assert f'<a\n   class="x" href="{links.click_url(0)}"\n>A</a>' in out
+    assert '"<a href=https://no.test>"' in out
+    assert f'<a href="{links.click_url(1)}">B</a>' in out
