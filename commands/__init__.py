@@ -11,6 +11,8 @@ from types import ModuleType
 
 _NAMES = [
     # "validate",  # added by the modules as they land
+    "validate",
+    "graph",
 ]
 
 COMMAND_MODULES: list[ModuleType] = [importlib.import_module(f"commands.{n}") for n in _NAMES]
