@@ -58,13 +58,22 @@ class StoreBase:
 
     @staticmethod
     def _when(at: datetime | None) -> datetime:
-        return utcnow() if at is None else at
+        return utcnow() if at is None else check_aware("at", at)
 
 
 def check_id(contact_id: Any) -> int:
     if not isinstance(contact_id, int) or isinstance(contact_id, bool):
         raise StoreError(f"contact id must be an integer, got {contact_id!r}")
     return contact_id
+
+
+def check_aware(name: str, value: Any) -> datetime:
+    """A timezone-aware datetime, or a clear StoreError (naive times are ambiguous)."""
+    if not isinstance(value, datetime):
+        raise StoreError(f"{name} must be a datetime, got {value!r}")
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise StoreError(f"{name} must be timezone-aware, got naive {value.isoformat()}")
+    return value
 
 
 def check_text(name: str, value: Any, *, allow_empty: bool = False) -> str:

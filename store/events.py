@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select
 
 from store import schema
-from store.base import StoreBase, check_text
+from store.base import StoreBase, check_aware, check_text
 from store.records import Event, StoreError
 
 ev = schema.events.c
@@ -45,7 +45,7 @@ class EventsMixin(StoreBase):
         if type is not None:
             query = query.where(ev.type == type)
         if since is not None:
-            query = query.where(ev.at >= since)
+            query = query.where(ev.at >= check_aware("since", since))
         with self._read() as conn:
             return [
                 Event(r.id, r.contact_id, r.type, r.journey_id, r.step_id, r.message_id, dict(r.data or {}), r.at)

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import func, literal, select, update
 
 from store import schema
-from store.base import StoreBase, check_choice, check_text
+from store.base import StoreBase, check_aware, check_choice, check_text
 from store.db import UTCDateTime, utcnow
 from store.records import LedgerEntry, StoreError
 
@@ -59,7 +59,7 @@ class LedgerMixin(StoreBase):
         with self._read() as conn:
             return int(conn.execute(
                 select(func.count()).select_from(schema.send_ledger).where(
-                    lg.contact_id == contact_id, lg.channel == channel, lg.status == "sent", lg.sent_at >= since)
+                    lg.contact_id == contact_id, lg.channel == channel, lg.status == "sent", lg.sent_at >= check_aware("since", since))
             ).scalar_one())
 
     def send_times(self, contact_id: int, channel: str, *, since: datetime) -> list[datetime]:
@@ -68,7 +68,7 @@ class LedgerMixin(StoreBase):
             return list(conn.execute(
                 select(lg.sent_at).where(
                     lg.contact_id == contact_id, lg.channel == channel,
-                    lg.status.in_(PROBABLY_SENT), lg.sent_at >= since,
+                    lg.status.in_(PROBABLY_SENT), lg.sent_at >= check_aware("since", since),
                 ).order_by(lg.sent_at)
             ).scalars())
 
