@@ -20,6 +20,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from compiler.compile import compile_file
+    import compiler.consent_model  # noqa: F401  (registers the consent.yaml validator)
     from compiler.config_files import CONFIG_VALIDATORS, split_files
 
     journey_files, config_files = split_files(args.paths)
