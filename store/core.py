@@ -9,11 +9,12 @@ from store import schema
 from store.db import make_engine, resolve_url
 from store.gdpr import GdprMixin
 from store.journeys import JourneysMixin
+from store.marketing_state import MarketingStateMixin
 from store.migrations import current_version, migrate
 from store.suppression import load_suppression_key
 
 
-class Store(GdprMixin, JourneysMixin):
+class Store(GdprMixin, JourneysMixin, MarketingStateMixin):
     """Synchronous; call it from async code through `asyncio.to_thread`. Thread-safe (pooled engine)."""
 
     def __init__(self, url: str) -> None:

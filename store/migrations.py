@@ -17,6 +17,7 @@ from sqlalchemy import Connection, select, text
 
 from store import schema
 from store.db import utcnow
+from store.marketing_state import create_marketing_tables
 
 APPEND_ONLY_MESSAGE = "consent_events is append-only: rows can only be removed by erasing the contact"
 ERASURE_FINAL_MESSAGE = "an erased contact cannot be restored"
@@ -83,6 +84,7 @@ def _append_only_guards(conn: Connection) -> None:
 STEPS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "create tables", _create_tables),
     (2, "append-only consent log and final erasure (triggers)", _append_only_guards),
+    (3, "marketing state: segment membership, rule score marks", create_marketing_tables),
 ]
 
 
