@@ -46,6 +46,12 @@ class StoreBase:
         return insert(table)
 
     @staticmethod
+    def _inserted(conn: Connection, stmt: Any, column: Any) -> bool:
+        """Run an INSERT ... ON CONFLICT DO NOTHING; True if it inserted (RETURNING, not rowcount:
+        psycopg reports -1 for an implicitly RETURNING insert)."""
+        return conn.execute(stmt.returning(column)).first() is not None
+
+    @staticmethod
     def _require_contact(conn: Connection, contact_id: int) -> None:
         """Raise ContactNotFound unless the contact exists and is not erased."""
         c = schema.contacts.c

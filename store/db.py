@@ -17,7 +17,10 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, DateTime, Integer, create_engine, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import ArgumentError
 from sqlalchemy.types import TypeDecorator
+
+from store.records import StoreError
 
 DEFAULT_PATH = Path(".data") / "nurture.db"
 BUSY_TIMEOUT_MS = 30_000
@@ -62,7 +65,10 @@ def resolve_url(url: str | None) -> str:
     if not url:
         DEFAULT_PATH.parent.mkdir(parents=True, exist_ok=True)
         return f"sqlite:///{DEFAULT_PATH.resolve()}"
-    parsed = make_url(url)  # raises ArgumentError with a clear message on garbage
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise StoreError(f"not a database URL: {url!r} (e.g. sqlite:///path.db or postgresql+psycopg://...)") from None
     if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:":
         Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
     return url
@@ -77,7 +83,7 @@ def make_engine(url: str) -> Engine:
         return engine
     if backend == "postgresql":
         return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
-    raise ValueError(f"unsupported database {backend!r}: use sqlite:///PATH or postgresql+psycopg://...")
+    raise StoreError(f"unsupported database {backend!r}: use sqlite:///PATH or postgresql+psycopg://...")
 
 
 def _sqlite_hooks(engine: Engine) -> None:

@@ -27,9 +27,9 @@ class JourneysMixin(StoreBase):
         if not isinstance(ir, dict):
             raise StoreError(f"ir must be a dict, got {type(ir).__name__}")
         with self._write() as conn:
-            inserted = conn.execute(self._insert(conn, schema.journey_versions).values(
+            inserted = self._inserted(conn, self._insert(conn, schema.journey_versions).values(
                 journey_id=journey_id, version=version, ir=ir, deployed_at=utcnow(),
-            ).on_conflict_do_nothing(index_elements=["journey_id", "version"])).rowcount == 1
+            ).on_conflict_do_nothing(index_elements=["journey_id", "version"]), jv.version)
             if not inserted:
                 stored = conn.execute(
                     select(jv.ir).where(jv.journey_id == journey_id, jv.version == version)).scalar_one()

@@ -34,7 +34,7 @@ class LedgerMixin(StoreBase):
                 key=key, contact_id=contact_id, journey_id=journey_id, step_id=step_id, channel=channel,
                 message_id=message_id, status="claimed", created_at=now, updated_at=now,
             ).on_conflict_do_nothing(index_elements=["key"])
-            created = conn.execute(stmt).rowcount == 1
+            created = self._inserted(conn, stmt, lg.id)
             row = conn.execute(select(schema.send_ledger).where(lg.key == key)).one()
         return _entry(row, created)
 

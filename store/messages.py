@@ -23,10 +23,10 @@ class MessagesMixin(StoreBase):
             raise StoreError("links must be a list of URL strings")
         with self._write() as conn:
             self._require_contact(conn, contact_id)
-            inserted = conn.execute(self._insert(conn, schema.messages).values(
+            inserted = self._inserted(conn, self._insert(conn, schema.messages).values(
                 message_id=message_id, contact_id=contact_id, journey_id=journey_id, step_id=step_id,
                 channel=channel, created_at=utcnow(),
-            ).on_conflict_do_nothing(index_elements=["message_id"])).rowcount == 1
+            ).on_conflict_do_nothing(index_elements=["message_id"]), m.message_id)
             if inserted and links:
                 conn.execute(schema.message_links.insert(),
                              [{"message_id": message_id, "position": i, "url": url} for i, url in enumerate(links)])

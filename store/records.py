@@ -7,8 +7,8 @@ from datetime import datetime
 from typing import Any
 
 
-class StoreError(Exception):
-    """A request the store refuses; the message says why in plain words."""
+class StoreError(ValueError):
+    """A request the store refuses (bad input, unknown contact...); the message says why in plain words."""
 
 
 class ContactNotFound(StoreError, LookupError):
