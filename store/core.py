@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
 from store import schema
 from store.db import make_engine, resolve_url
@@ -11,6 +12,7 @@ from store.gdpr import GdprMixin
 from store.journeys import JourneysMixin
 from store.marketing_state import MarketingStateMixin
 from store.migrations import current_version, migrate
+from store.records import StoreError
 from store.suppression import load_suppression_key
 
 
@@ -30,6 +32,9 @@ class Store(GdprMixin, JourneysMixin, MarketingStateMixin):
             with store._write() as conn:
                 migrate(conn)
                 store._suppression_key = load_suppression_key(conn, store._insert(conn, schema.settings))
+        except OperationalError as exc:
+            store.close()
+            raise StoreError(f"cannot open {store!r}: {exc.orig}") from None
         except BaseException:
             store.close()
             raise

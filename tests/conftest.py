@@ -32,7 +32,7 @@ def pg_admin() -> Iterator[Engine | str]:
             conn.execute(text("SELECT 1"))
     except Exception as exc:  # noqa: BLE001 - any failure means "not reachable"
         engine.dispose()
-        yield f"PostgreSQL not reachable at {make_url(PG_URL).render_as_string(hide_password=True)}: {exc}"
+        yield f"PostgreSQL not reachable at {make_url(PG_URL).render_as_string(hide_password=True)}: {getattr(exc, 'orig', exc)}"
         return
     yield engine
     engine.dispose()

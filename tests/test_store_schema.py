@@ -80,6 +80,8 @@ def test_bad_url_is_a_clear_error() -> None:
         Store.open("mysql://x@localhost/db")
     with pytest.raises(StoreError, match="not a database URL"):
         Store.open("just words")
+    with pytest.raises(StoreError, match="cannot open Store.*127.0.0.1:9"):
+        Store.open("postgresql+psycopg://postgres@127.0.0.1:9/none?connect_timeout=2")
 
 
 def test_timestamps_are_stored_as_utc(pg_store: Store) -> None:
