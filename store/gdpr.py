@@ -22,6 +22,8 @@ from store.suppression import SuppressionMixin
 
 PERSONAL_FIELDS = ("external_id", "email", "phone", "first_name", "last_name", "locale", "timezone", "stage")
 PHONE_SUPPRESSION_CHANNEL = "sms"
+# ids only, kept after erasure: exactly-once keys, run ids (to cancel runs), the audit line
+KEPT_TABLES = frozenset({"contacts", "send_ledger", "enrolments", "erasure_log"})
 
 
 def _plain(value: Any) -> Any:
@@ -110,9 +112,11 @@ class GdprMixin(ProfileMixin, ScoresMixin, EventsMixin, LedgerMixin, MessagesMix
             "message_links": conn.execute(
                 delete(schema.message_links).where(schema.message_links.c.message_id.in_(msgs))).rowcount,
         }
-        for table in (schema.messages, schema.events, schema.consent_decisions, schema.consent_events,
-                      schema.score_history, schema.scores, schema.stage_history, schema.contact_tags):
-            summary[table.name] = conn.execute(delete(table).where(table.c.contact_id == contact_id)).rowcount
+        # every table keyed by contact is erased unless listed in KEPT_TABLES, so a table added
+        # later is covered by default; children before parents (consent_decisions -> consent_events)
+        for table in reversed(schema.metadata.sorted_tables):
+            if "contact_id" in table.c and table.name not in KEPT_TABLES:
+                summary[table.name] = conn.execute(delete(table).where(table.c.contact_id == contact_id)).rowcount
         # the ledger keeps its keys (exactly-once must hold for runs still being cancelled) but loses
         # its free-text detail, which may quote an address from an SMTP reply
         lg = schema.send_ledger.c

@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from store import Store
+from store import Store, schema
+from store.gdpr import KEPT_TABLES
 from store.records import ContactNotFound
 
 PERSONAL = ("ana@example.com", "+34600111222", "Ana", "Lopez", "crm-42", "203.0.113.9", "Firefox")
@@ -59,6 +60,8 @@ def test_erase_leaves_tombstone_suppression_and_audit_only(store: Store) -> None
     summary = store.erase_contact(cid)
     assert summary["events"] == 1 and summary["consent_events"] == 1 and summary["messages"] == 1
     assert summary["send_ledger_details_cleared"] == 1
+    keyed = {t.name for t in schema.metadata.sorted_tables if "contact_id" in t.c}
+    assert keyed - KEPT_TABLES <= set(summary)  # every contact-keyed table is erased unless kept on purpose
 
     tomb = store.get_contact(cid)
     assert tomb.erased_at is not None
