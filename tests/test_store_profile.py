@@ -104,3 +104,14 @@ def test_template_context_has_contact_and_profile(store: Store) -> None:
         "last_name": None, "locale": "pl", "timezone": None,
     }
     assert (ctx["stage"], ctx["tags"], ctx["temperature"], ctx["score"]) == ("lead", ["x"], "cold", 0)
+
+
+def test_add_score_is_atomic_across_threads(store: Store) -> None:
+    """Activities call the store from worker threads at once: no lost updates."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    cid = store.create_contact()
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        list(pool.map(lambda i: store.add_score(cid, 1, reason=f"hit {i}"), range(60)))
+    assert store.get_scores(cid) == {"global": 60}
+    assert sorted(h.value for h in store.score_history(cid)) == list(range(1, 61))
