@@ -20,6 +20,7 @@ from compiler.schema_check import check_schema
 from compiler.yaml_loader import index_to_pos, load_yaml
 
 MAX_BYTES = 1_000_000
+PARALLEL_FROM = 200  # files; below this, forking costs more than it saves
 
 
 class JourneyLoadError(Exception):
@@ -43,9 +44,21 @@ def compile_file(path: str | Path) -> CompileResult:
     return CompileResult(str(path), None if errors else journey, errors)
 
 
-def compile_paths(paths: Iterable[str | Path]) -> list[CompileResult]:
+def compile_paths(paths: Iterable[str | Path], workers: int = 1) -> list[CompileResult]:
+    """Compile the journey files among `paths` (folders: their journey files), in order.
+
+    `workers > 1` compiles large batches in forked processes (for the CLI; a process that
+    runs threads, like a Temporal worker, should keep the default)."""
     journeys, _configs = split_files(paths)
-    return [compile_file(p) for p in journeys]
+    if workers <= 1 or len(journeys) < PARALLEL_FROM:
+        return [compile_file(p) for p in journeys]
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    first = compile_file(journeys[0])  # warms the schema and template caches the children inherit
+    chunk = max(len(journeys) // (workers * 4), 1)
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        return [first] + list(pool.map(compile_file, journeys[1:], chunksize=chunk))
 
 
 def load_journeys(dir: str | Path = "journeys") -> dict[str, ir.Journey]:

@@ -7,6 +7,8 @@ their own schemas. Whoever owns one registers a validator for its file name:
     CONFIG_VALIDATORS["scoring.yaml"] = validate_scoring   # (Path) -> list[Diagnostic]
 
 `python cli.py validate` then runs it; a known config name without a validator is skipped.
+So that validate stays fast, name the module that registers it in CONFIG_VALIDATOR_MODULES:
+it is imported only when a file of that name is being validated.
 """
 
 from __future__ import annotations
@@ -22,6 +24,23 @@ CONFIG_VALIDATORS: dict[str, ConfigValidator] = {}
 CONFIG_FILE_NAMES: frozenset[str] = frozenset(
     {"scoring.yaml", "stages.yaml", "segments.yaml", "rules.yaml", "consent.yaml"}
 )
+
+
+CONFIG_VALIDATOR_MODULES: dict[str, str] = {
+    "consent.yaml": "compiler.consent_model",
+    "segments.yaml": "marketing.segments",
+    "scoring.yaml": "marketing.scoring_model",
+}
+
+
+def config_validator(file_name: str) -> ConfigValidator | None:
+    """The validator registered for `file_name`, importing its module on first use."""
+    module = CONFIG_VALIDATOR_MODULES.get(file_name)
+    if file_name not in CONFIG_VALIDATORS and module:
+        import importlib
+
+        importlib.import_module(module)
+    return CONFIG_VALIDATORS.get(file_name)
 
 
 def is_config_file(path: Path) -> bool:

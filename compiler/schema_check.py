@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
@@ -43,8 +43,21 @@ def journey_validator() -> Draft202012Validator:
     return Draft202012Validator(schema)
 
 
+@lru_cache(maxsize=None)
+def fast_validator() -> Callable[[Any], bool]:
+    """A compiled (Rust) validator of the same schema: most files are valid, and this says
+    so in microseconds; only an invalid file pays for python-jsonschema's detailed errors."""
+    try:
+        import jsonschema_rs
+    except ImportError:  # pragma: no cover - a dependency; the slow path still works
+        return journey_validator().is_valid
+    return jsonschema_rs.validator_for(journey_validator().schema).is_valid
+
+
 def check_schema(doc: LoadedDoc, problems: Problems) -> set[tuple[Any, ...]]:
     """Report every schema error; return the paths that had one."""
+    if fast_validator()(doc.data):
+        return set()
     validator = journey_validator()
     bad: set[tuple[Any, ...]] = set()
     for error in _leaf_errors(validator.iter_errors(doc.data)):
@@ -90,7 +103,7 @@ def _label(doc: LoadedDoc, path: tuple[Any, ...]) -> str:
         tail += f"[{p}]" if isinstance(p, int) else (f".{p}" if tail else str(p))
     if head and tail:
         return f"{head}: {tail}"
-    return head or tail or "the journey"
+    return head or tail
 
 
 def _value(instance: Any) -> str:
@@ -117,7 +130,7 @@ def _describe(validator: Draft202012Validator, doc: LoadedDoc, error: Validation
     if kw == "unevaluatedProperties":
         return _unknown_keys(validator, doc, path, inst, schema)
     if kw == "required":
-        return [(pos, f'{label}: missing key "{k}"') for k in error.validator_value if k not in inst]
+        return [(pos, f'{label + ": " if label else ""}missing key "{k}"') for k in error.validator_value if k not in inst]
     if kw == "dependentRequired":
         return [(pos, f'{label}: "{k}" needs "{d}" too') for k, deps in error.validator_value.items() if k in inst for d in deps if d not in inst]
     if kw == "propertyNames":

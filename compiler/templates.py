@@ -37,8 +37,13 @@ def _environment():  # type: ignore[no-untyped-def]
     return SandboxedEnvironment()
 
 
-def check_template_source(source: str) -> list[Issue]:
+@lru_cache(maxsize=4096)
+def check_template_source(source: str) -> tuple[Issue, ...]:
     """Jinja2 syntax, unknown variables and "_" attributes, each with its line and column."""
+    return tuple(_template_issues(source))
+
+
+def _template_issues(source: str) -> list[Issue]:
     from jinja2 import TemplateSyntaxError, meta, nodes
 
     try:
@@ -79,7 +84,9 @@ class TemplateFile:
 
 
 _FILE_CACHE: dict[Path, tuple[tuple[int, int], TemplateFile]] = {}
-_DIR_CACHE: dict[Path, tuple[int, frozenset[str]]] = {}
+_DIR_CACHE: dict[Path, tuple[int, dict[str, dict[str, set[str]]]]] = {}
+_PARTS = ("subject.txt", "sms.txt", "html", "txt")  # longest first: "x.sms.txt" is not "x.sms" + "txt"
+_FILE_NAME = re.compile(rf"^([a-z0-9][a-z0-9-]*)(?:\.({_LOCALE}))?\.({'|'.join(re.escape(p) for p in _PARTS)})$")
 
 
 def read_template(path: Path) -> TemplateFile:
@@ -90,7 +97,7 @@ def read_template(path: Path) -> TemplateFile:
         return hit[1]
     try:
         text = path.read_text(encoding="utf-8")
-        issues = tuple(check_template_source(text))
+        issues = check_template_source(text)
     except UnicodeDecodeError as exc:
         text, issues = "", ((1, 1, f"template is not UTF-8 text (byte {exc.start})"),)
     entry = TemplateFile(path, text, issues)
@@ -98,47 +105,47 @@ def read_template(path: Path) -> TemplateFile:
     return entry
 
 
-def list_dir(folder: Path) -> frozenset[str]:
-    """File names in `folder` (cached until the folder changes)."""
+def template_index(folder: Path) -> dict[str, dict[str, set[str]]]:
+    """{name: {"name" or "name.es": {part, ...}}} of the files in `folder`, cached until it changes."""
     try:
         stamp = folder.stat().st_mtime_ns
     except OSError:
-        return frozenset()
+        return {}
     hit = _DIR_CACHE.get(folder)
     if hit and hit[0] == stamp:
         return hit[1]
-    names = frozenset(os.listdir(folder))
-    _DIR_CACHE[folder] = (stamp, names)
-    return names
+    index: dict[str, dict[str, set[str]]] = {}
+    for file_name in os.listdir(folder):
+        m = _FILE_NAME.match(file_name)
+        if m:
+            name, locale, part = m.groups()
+            index.setdefault(name, {}).setdefault(f"{name}.{locale}" if locale else name, set()).add(part)
+    _DIR_CACHE[folder] = (stamp, index)
+    return index
 
 
 @dataclass
 class Found:
-    """A template's variants ("name", "name.es") as file parts, plus what is wrong with them."""
+    """A template's complete variants ("name", "name.es") as file parts, and what is missing."""
 
     parts: dict[str, dict[str, TemplateFile]]
     missing: list[str]  # messages about absent files
 
 
 def find_template(folder: Path, name: str, required: tuple[str, ...], optional: tuple[str, ...] = ()) -> Found:
-    names = list_dir(folder)
-    wanted = required + optional
-    suffix = "|".join(re.escape(p) for p in sorted(wanted, key=len, reverse=True))
-    pattern = re.compile(rf"^{re.escape(name)}(?:\.({_LOCALE}))?\.({suffix})$")
-    variants: dict[str, dict[str, TemplateFile]] = {}
-    for file_name in sorted(names):
-        m = pattern.match(file_name)
-        if m:
-            key = f"{name}.{m.group(1)}" if m.group(1) else name
-            variants.setdefault(key, {})[m.group(2)] = read_template(folder / file_name)
+    variants = {k: v & set(required + optional) for k, v in template_index(folder).get(name, {}).items()}
+    variants = {k: v for k, v in variants.items() if v}
+    parts: dict[str, dict[str, TemplateFile]] = {}
     missing = []
     for key in [name] + sorted(k for k in variants if k != name):
-        absent = [f"{key}.{p}" for p in required if p not in variants.get(key, {})]
+        absent = [f"{key}.{p}" for p in required if p not in variants.get(key, set())]
         if absent and key == name:
             missing.append(f'template "{name}" is missing {", ".join(absent)} in {folder}')
         elif absent:
             missing.append(f'locale variant "{key}" is incomplete: missing {", ".join(absent)} in {folder}')
-    return Found({k: v for k, v in variants.items() if all(p in v for p in required)}, missing)
+        else:
+            parts[key] = {p: read_template(folder / f"{key}.{p}") for p in sorted(variants[key])}
+    return Found(parts, missing)
 
 
 def email_template(parts: dict[str, TemplateFile]) -> EmailTemplate:
