@@ -4,9 +4,10 @@ contact's running journeys and start the journeys this event enters."""
 
 from __future__ import annotations
 
+import importlib
 import logging
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Awaitable, Callable
 
 from temporalio.client import Client
 from temporalio.service import RPCError
@@ -17,10 +18,45 @@ from workflows.run_types import SIGNAL_EVENT, SIGNAL_PROFILE_CHANGED, JourneyEve
 
 log = logging.getLogger(__name__)
 
+
+
+@dataclass(frozen=True)
+class PublishContext:
+    """What a follow-up knows about the publish call that runs it."""
+
+    event_id: int
+    event_type: str
+    data: dict[str, Any]
+    task_queue: str | None = None
+    journeys: dict[str, Journey] | None = None
+    search_attributes: bool = False
+
+
+# A hook may return, next to the aspects it changed, follow-ups: actions that need Temporal or
+# the network (enrol, notify, webhook). publish awaits them, in order, after every hook has run:
+# follow_up(client, store, contact_id, context) -> the profile aspects they changed.
+FollowUp = Callable[[Client, Any, int, PublishContext], Awaitable[list[str]]]
+
 # Reactions to a stored event, added by the marketing model (scoring, stages, rules):
 # hook(store, contact_id, event_type, data) -> the profile aspects it changed ("score", "stage", ...)
-EventHook = Callable[[Any, int, str, dict[str, Any]], list[str]]
+# and any follow-ups
+EventHook = Callable[[Any, int, str, dict[str, Any]], list["str | FollowUp"]]
 EVENT_HOOKS: list[EventHook] = []
+# Who installs them: a worker/server/CLI that loaded the config calls e.g.
+# marketing.hooks.install_hooks(...). A process that publishes first gets the defaults: once,
+# `ensure_hooks` calls install_default() of each module below (it loads journeys/*.yaml and
+# does nothing if its hooks were installed already). An explicit list, no discovery.
+DEFAULT_HOOK_MODULES: list[str] = ["marketing.hooks"]
+_defaults_done = False
+
+
+def ensure_hooks() -> None:
+    """Install the default hooks once per process (see DEFAULT_HOOK_MODULES)."""
+    global _defaults_done
+    if not _defaults_done:
+        _defaults_done = True
+        for name in DEFAULT_HOOK_MODULES:
+            importlib.import_module(name).install_default()
 
 
 @dataclass
@@ -49,8 +85,14 @@ async def publish(
         data["likely_bot"] = True
     event_id = store.record_event(contact_id, event_type, data=data, message_id=message_id)
     result = Published(event_id=event_id)
+    ensure_hooks()
+    follow_ups: list[FollowUp] = []
     for hook in EVENT_HOOKS:
-        result.changed.extend(hook(store, contact_id, event_type, data))
+        for item in hook(store, contact_id, event_type, data):
+            (result.changed.append if isinstance(item, str) else follow_ups.append)(item)
+    context = PublishContext(event_id, event_type, data, task_queue, journeys, search_attributes)
+    for follow_up in follow_ups:
+        result.changed.extend(await follow_up(client, store, contact_id, context))
     signal = JourneyEvent(type=event_type, message_id=message_id, event_id=event_id, likely_bot=likely_bot)
     for workflow_id in store.running_workflow_ids(contact_id):
         handle = client.get_workflow_handle(workflow_id)

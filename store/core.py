@@ -12,11 +12,12 @@ from store.gdpr import GdprMixin
 from store.journeys import JourneysMixin
 from store.marketing_state import MarketingStateMixin
 from store.migrations import current_version, migrate
+from store.score_log import ScoreLogMixin
 from store.records import StoreError
 from store.suppression import load_suppression_key
 
 
-class Store(GdprMixin, JourneysMixin, MarketingStateMixin):
+class Store(GdprMixin, JourneysMixin, MarketingStateMixin, ScoreLogMixin):
     """Synchronous; call it from async code through `asyncio.to_thread`. Thread-safe (pooled engine)."""
 
     def __init__(self, url: str) -> None:
