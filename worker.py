@@ -19,8 +19,10 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from activities.deps import Deps
 from activities.registry import JourneyActivities
+from activities.sweep import SweepActivities
 from workflows.journey import JourneyWorkflow
 from workflows.run_types import TASK_QUEUE
+from workflows.segment_sweep import SegmentSweepWorkflow
 
 # Deterministic, I/O-free modules the workflow imports: shared with the sandbox
 # instead of re-imported per run (cuts worker CPU per workflow, see temporal-notes).
@@ -41,8 +43,8 @@ def create_worker(
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[JourneyWorkflow],
-        activities=JourneyActivities(deps).all(),
+        workflows=[JourneyWorkflow, SegmentSweepWorkflow],
+        activities=JourneyActivities(deps).all() + [SweepActivities(deps.store).sweep_segment],
         workflow_runner=runner,
         max_concurrent_activities=max_concurrent_activities,
         max_cached_workflows=max_cached_workflows,

@@ -13,6 +13,13 @@ _NAMES = [
     # "validate",  # added by the modules as they land
     "validate",
     "graph",
+    "simulate",
+    "plan",
+    "apply",
+    "enroll",
+    "status",
+    "dev",
+    "outbox",
 ]
 
 COMMAND_MODULES: list[ModuleType] = [importlib.import_module(f"commands.{n}") for n in _NAMES]

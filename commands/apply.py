@@ -1,0 +1,41 @@
+"""`python cli.py apply [PATH] [--yes] [--migrate] [--drain JOURNEY]`: deploy journeys."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    from commands.plan import add_deploy_args
+
+    p = subparsers.add_parser("apply", help="deploy journeys (versions, search attributes, schedules)",
+                              description="Show the plan, then deploy it. Idempotent: a second run says `no changes`.")
+    add_deploy_args(p)
+    p.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
+    p.set_defaults(func=run)
+
+
+def confirm(prompt: str) -> bool:
+    if not sys.stdin.isatty():
+        print(f"{prompt} refused: not a terminal (use --yes)", file=sys.stderr)
+        return False
+    return input(f"{prompt} [y/N] ").strip().lower() in ("y", "yes")
+
+
+def run(args: argparse.Namespace) -> int:
+    from commands.plan import make_plan
+    from deploy.apply import apply_plan
+    from deploy.report import format_plan, format_report
+    from deploy.runner import run_action
+
+    async def action(client, store) -> int:  # type: ignore[no-untyped-def]
+        plan = await make_plan(client, store, args)
+        if plan.has_changes:
+            print(format_plan(plan))
+            if not args.yes and not confirm("apply these changes?"):
+                return 1
+        print(format_report(await apply_plan(client, store, plan)))
+        return 0
+
+    return run_action(action)

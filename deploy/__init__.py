@@ -1,0 +1,2 @@
+"""Deploying journeys: `plan` (what would change) and `apply` (do it), plus the
+operations around deployed journeys (migration, draining, enrolment, status)."""
