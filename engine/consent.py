@@ -8,17 +8,24 @@ from typing import Any
 
 
 def withdraw(store, contact_id: int, channel: str, purpose: str, *, source: str, evidence: str | None = None,
-             ip: str | None = None, user_agent: str | None = None) -> int:
+             ip: str | None = None, user_agent: str | None = None, wording_version: str | None = None) -> int:
     """Withdraw consent now (append-only log); the next send is refused."""
     return store.record_consent(contact_id, channel, purpose, "withdrawn", source=source, evidence=evidence,
-                                ip=ip, user_agent=user_agent)
+                                ip=ip, user_agent=user_agent, wording_version=wording_version)
+
+
+def grant(store, contact_id: int, channel: str, purpose: str, *, source: str, evidence: str | None = None,
+          ip: str | None = None, user_agent: str | None = None, wording_version: str | None = None) -> int:
+    """Consent given by the person (preference page, SMS START), with the wording version they saw."""
+    return store.record_consent(contact_id, channel, purpose, "granted", source=source, evidence=evidence,
+                                ip=ip, user_agent=user_agent, wording_version=wording_version)
 
 
 def confirm(store, contact_id: int, channel: str, purpose: str, *, source: str, evidence: str | None = None,
-            ip: str | None = None, user_agent: str | None = None) -> int:
+            ip: str | None = None, user_agent: str | None = None, wording_version: str | None = None) -> int:
     """Double opt-in confirmed: consent becomes `confirmed`."""
     return store.record_consent(contact_id, channel, purpose, "confirmed", source=source, evidence=evidence,
-                                ip=ip, user_agent=user_agent)
+                                ip=ip, user_agent=user_agent, wording_version=wording_version)
 
 
 def stop_sms(store, contact_id: int, phone: str, *, source: str, evidence: str | None = None) -> None:

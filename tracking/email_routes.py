@@ -1,0 +1,192 @@
+"""Email tracking routes: open pixel, click redirect, unsubscribe, double opt-in confirmation.
+
+Every token is verified first; a forged, tampered or wrong-kind token changes nothing.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from datetime import datetime, timezone
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, RedirectResponse, Response
+
+from activities.email import CONFIRM_TTL_S
+from store import ContactNotFound, StoreError
+from tracking import pages, tokens
+from tracking.bots import click_bot_reason
+from tracking.context import Tracking, contact_id_of
+from tracking.tokens import BadToken
+
+PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
+GRANTING = ("granted", "confirmed")
+ONE_CLICK = "One-Click"
+
+
+def _ctx(request: Request) -> Tracking:
+    return request.app.state.tracking
+
+
+def _pixel() -> Response:
+    return Response(PIXEL, media_type="image/gif", headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
+
+
+def client_meta(request: Request) -> dict[str, str | None]:
+    agent = request.headers.get("user-agent")
+    return {"ip": request.client.host if request.client else None, "user_agent": agent[:500] if agent else None}
+
+
+async def open_pixel(request: Request) -> Response:
+    """GET /o/{token}: always the pixel; a valid open records email.opened."""
+    ctx = _ctx(request)
+    fields = ctx.verify(request.path_params["token"], tokens.OPEN)
+    contact_id = contact_id_of(fields or {})
+    if fields is None or contact_id is None:
+        return _pixel()
+    message = await ctx.run(ctx.store.get_message, fields["message_id"])
+    if message is not None and message.contact_id == contact_id:
+        try:
+            await ctx.publish(contact_id, "email.opened", message_id=message.message_id)
+        except ContactNotFound:
+            pass  # erased since: nothing to record
+    return _pixel()
+
+
+async def click(request: Request) -> Response:
+    """GET /c/{token}: 302 to the URL stored for (message, link); never a URL from the request."""
+    ctx = _ctx(request)
+    fields = ctx.verify(request.path_params["token"], tokens.CLICK)
+    contact_id = contact_id_of(fields or {})
+    if fields is None or contact_id is None:
+        return pages.bad_link(400)
+    message = await ctx.run(ctx.store.get_message, fields["message_id"])
+    if message is None or message.contact_id != contact_id:
+        return pages.message_page("Link not found", "This link is no longer available.", status_code=404)
+    index = fields["link"]
+    url = message.links[index] if index < len(message.links) else None
+    if url is None or not url.startswith(("https://", "http://")):
+        return pages.message_page("Link not found", "This link is no longer available.", status_code=404)
+    now = datetime.now(timezone.utc)
+    bot = await ctx.run(click_bot_reason, ctx.store, message, index, now, ctx.bots)
+    data: dict[str, Any] = {"link": index, "url": url, **({"bot_reason": bot} if bot else {})}
+    try:
+        await ctx.publish(contact_id, "email.clicked", data=data, message_id=message.message_id, likely_bot=bot is not None)
+    except ContactNotFound:
+        pass
+    return RedirectResponse(url, status_code=302, headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})
+
+
+def _what(ctx: Tracking, channel: str, purpose: str) -> str:
+    """'Offers and news by Email' from the consent model (the raw names if undeclared)."""
+    p, c = ctx.consent_model.purpose(purpose), ctx.consent_model.channel(channel)
+    return f"{p.label if p else purpose} by {c.label if c else channel}"
+
+
+async def unsubscribe_page(request: Request) -> Response:
+    """GET /u/{token}: a confirmation page with a POST form (GET alone changes nothing)."""
+    ctx = _ctx(request)
+    fields = ctx.verify(request.path_params["token"], tokens.UNSUBSCRIBE)
+    contact_id = contact_id_of(fields or {})
+    if fields is None or contact_id is None:
+        return pages.bad_link(400)
+    prefs = ctx.signer.sign(tokens.PREFERENCES, contact_id=fields["contact_id"], message_id=fields.get("message_id"))
+    return pages.unsubscribe_form(_what(ctx, fields["channel"], fields["purpose"]), request.url.path,
+                                  f"/p/{prefs}", ctx.consent_model.language)
+
+
+async def _is_one_click(request: Request) -> bool:
+    try:
+        form = await request.form(max_files=0, max_fields=10)
+    except Exception:  # noqa: BLE001 - an unreadable body is simply not the one-click form
+        return False
+    return form.get("List-Unsubscribe") == ONE_CLICK
+
+
+async def unsubscribe(request: Request) -> Response:
+    """POST /u/{token}: withdraw that channel+purpose at once. RFC 8058 one-click: 200, no redirect."""
+    ctx = _ctx(request)
+    fields = ctx.verify(request.path_params["token"], tokens.UNSUBSCRIBE)
+    contact_id = contact_id_of(fields or {})
+    if fields is None or contact_id is None:
+        return pages.bad_link(400)
+    channel, purpose = fields["channel"], fields["purpose"]
+    one_click = await _is_one_click(request)
+    try:
+        changed = await ctx.run(_withdraw, ctx, contact_id, channel, purpose, client_meta(request),
+                                "list-unsubscribe one-click" if one_click else "unsubscribe link")
+    except ContactNotFound:
+        changed = False  # erased: nothing left to send to
+    if changed:
+        await ctx.publish(contact_id, f"{channel}.unsubscribed", data={"channel": channel, "purpose": purpose},
+                          message_id=fields.get("message_id"))
+        await ctx.consent_changed(contact_id)
+    if one_click:
+        return PlainTextResponse("Unsubscribed.", headers={"Cache-Control": "no-store"})
+    return pages.unsubscribed(_what(ctx, channel, purpose), ctx.consent_model.language)
+
+
+def _withdraw(ctx: Tracking, contact_id: int, channel: str, purpose: str, meta: dict[str, str | None],
+              source: str) -> bool:
+    """Withdraw unless already withdrawn (idempotent); True when a consent event was added.
+    ContactNotFound (from the store) for an unknown or erased contact."""
+    from engine.consent import withdraw
+
+    state = ctx.store.consent_state(contact_id, channel, purpose)
+    if state is not None and state.status == "withdrawn":
+        return False
+    withdraw(ctx.store, contact_id, channel, purpose, source=source,
+             wording_version=ctx.consent_model.wording_version(purpose), **meta)
+    return True
+
+
+async def confirm(request: Request) -> Response:
+    """GET /confirm/{token}: double opt-in; consent becomes confirmed. Expired links get 410."""
+    ctx = _ctx(request)
+    token = request.path_params["token"]
+    try:
+        fields = ctx.signer.verify(token, tokens.CONFIRM)
+    except BadToken as exc:
+        if exc.reason == tokens.EXPIRED:
+            return pages.message_page(
+                "This link has expired",
+                "Confirmation links work for 7 days. Please sign up again to get a new one.",
+                status_code=410,
+            )
+        return pages.bad_link(400)
+    contact_id = contact_id_of(fields)
+    if contact_id is None:
+        return pages.bad_link(400)
+    evidence = "sha256:" + hashlib.sha256(token.encode("ascii")).hexdigest()
+    try:
+        outcome = await ctx.run(_confirm, ctx, contact_id, fields, evidence, client_meta(request))
+    except (ContactNotFound, StoreError):
+        return pages.bad_link(404)
+    if outcome == "withdrawn_since":
+        return pages.message_page(
+            "You have unsubscribed",
+            "You unsubscribed after this link was sent, so it no longer signs you up. Please sign up again.",
+            status_code=409,
+        )
+    if outcome == "confirmed":
+        await ctx.publish(contact_id, "consent.confirmed",
+                          data={"channel": fields["channel"], "purpose": fields["purpose"]})
+        await ctx.consent_changed(contact_id)
+    return pages.message_page("Thank you", "Your subscription is confirmed.", lang=ctx.consent_model.language)
+
+
+def _confirm(ctx: Tracking, contact_id: int, fields: dict[str, Any], evidence: str, meta: dict[str, str | None]) -> str:
+    """"confirmed", "already" (idempotent) or "withdrawn_since" (withdrawn after the link was issued)."""
+    from engine.consent import confirm as confirm_consent
+
+    channel, purpose = fields["channel"], fields["purpose"]
+    state = ctx.store.consent_state(contact_id, channel, purpose)
+    if state is not None and state.status == "confirmed":
+        return "already"
+    issued = fields["expires_at"] - CONFIRM_TTL_S
+    if state is not None and state.status == "withdrawn" and state.at.timestamp() > issued:
+        return "withdrawn_since"
+    confirm_consent(ctx.store, contact_id, channel, purpose, source="double opt-in link", evidence=evidence,
+                    wording_version=ctx.consent_model.wording_version(purpose), **meta)
+    return "confirmed"
