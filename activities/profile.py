@@ -69,8 +69,14 @@ def plan_wait(deps: Deps, inp: PlanWaitInput) -> PlanWaitResult:
     return PlanWaitResult(wake_at=wake.astimezone(timezone.utc).isoformat())
 
 
+FINAL_OUTCOMES = ("completed", "exited", "goal")
+
+
 def record_outcome(deps: Deps, inp: OutcomeInput) -> None:
-    """`journey.split`, `journey.goal`, `journey.exited`, `journey.completed` events feed reports."""
+    """`journey.split`, `journey.goal`, `journey.exited`, `journey.completed` events feed reports;
+    a final outcome also closes the enrolment so events stop being routed to the run."""
+    if inp.outcome in FINAL_OUTCOMES:
+        deps.store.finish_enrolment(inp.ref.workflow_id, inp.ref.run_id, inp.outcome)
     deps.store.record_event(
         inp.ref.contact_id,
         f"journey.{inp.outcome}",

@@ -113,7 +113,7 @@ def _as_json(journey, out, elapsed: float) -> dict[str, Any]:
         "steps": out.result.steps,
         "timeline": [vars(e) for e in out.timeline],
         "emails": [{"subject": str(m["Subject"]), "message_id": str(m["Message-ID"])} for m in out.emails],
-        "sms": [{"body": m.get("Body"), "to": m.get("To")} for m in out.sms],
+        "sms": [{"body": m.get("body"), "to": m.get("to")} for m in out.sms],
         "undelivered_events": [vars(e) for e in out.undelivered_events],
         "elapsed_s": round(elapsed, 3),
     }

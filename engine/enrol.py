@@ -63,8 +63,8 @@ async def enrol(
     already going receives the event instead."""
     workflow_id = workflow_id_for(journey.id, contact_id, key)
     state = store.get_journey_state(journey.id)
-    if state is not None and state.get("state") in ("draining", "removed"):
-        return EnrolResult("refused", workflow_id, f"journey_{state['state']}")
+    if state is not None and state.state in ("draining", "removed"):
+        return EnrolResult("refused", workflow_id, f"journey_{state.state}")
     now = datetime.now(timezone.utc)
     last = store.last_enrolment(journey.id, contact_id, key)
     refusal = reentry_refusal(journey, last.started_at if last else None, now)

@@ -120,7 +120,7 @@ class Simulation:
             store=self.store,
             signer=TokenSigner([DEV_KEY]),
             smtp=SmtpConfig(port=self.smtp.port),
-            sms=SmsConfig(base_url=self.sms.url, account_sid=self.sms.account_sid, auth_token=self.sms.auth_token),
+            sms=SmsConfig(base_url=self.sms.url, account_sid=self.sms.state.account_sid, auth_token=self.sms.state.auth_token),
             tracking_url="http://127.0.0.1:8000",
             teams={"sales": ["sales@nurture.local"]},
         )
@@ -167,7 +167,7 @@ class Simulation:
         started = await enrol(self.env.client, self.store, journey, contact_id, key=key, task_queue=self.task_queue)
         if started.status != "started":
             raise SimulationError(f"could not start: {started.status} {started.reason}")
-        return self.env.client.get_workflow_handle(started.workflow_id)
+        return self.env.client.get_workflow_handle(started.workflow_id, result_type=RunResult)
 
     async def run(
         self,
@@ -227,7 +227,7 @@ class Simulation:
 
     async def _result(self, handle: WorkflowHandle) -> RunResult:
         try:
-            return await handle.result(result_type=RunResult)
+            return await handle.result()
         except Exception as exc:  # terminated at the horizon: rebuild from the last state
             try:
                 state = await handle.query(QUERY_STATE)

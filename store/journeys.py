@@ -110,6 +110,22 @@ class JourneysMixin(StoreBase):
             r = conn.execute(query).first()
         return None if r is None else Enrolment(r.id, r.journey_id, r.contact_id, r.key, r.workflow_id, r.run_id, r.started_at)
 
+    def finish_enrolment(self, workflow_id: str, run_id: str, outcome: str) -> None:
+        """Mark the run (by its first run id) as ended, so events no longer go to it."""
+        with self._write() as conn:
+            conn.execute(
+                schema.enrolments.update()
+                .where(en.workflow_id == workflow_id, en.run_id == run_id, en.finished_at.is_(None))
+                .values(finished_at=self._when(None), outcome=outcome[:100])
+            )
+
+    def running_workflow_ids(self, contact_id: int) -> list[str]:
+        """Workflow ids of the contact's runs that have not recorded an end."""
+        query = (select(en.workflow_id).where(en.contact_id == contact_id, en.finished_at.is_(None))
+                 .distinct().order_by(en.workflow_id))
+        with self._read() as conn:
+            return list(conn.execute(query).scalars())
+
     @staticmethod
     def _version_missing(conn: Any, journey_id: str, version: str) -> bool:
         return conn.execute(select(jv.version).where(jv.journey_id == journey_id, jv.version == version)).first() is None

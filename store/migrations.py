@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlalchemy import Connection, select, text
+from sqlalchemy import Connection, inspect, select, text
 
 from store import schema
 from store.db import utcnow
@@ -81,10 +81,24 @@ def _append_only_guards(conn: Connection) -> None:
         conn.exec_driver_sql(statement)
 
 
+def _enrolment_outcomes(conn: Connection) -> None:
+    """enrolments.finished_at/outcome: ended runs stop receiving events (no-op on fresh databases)."""
+    columns = {c["name"] for c in inspect(conn).get_columns("enrolments")}
+    if "finished_at" not in columns:
+        timestamp = "TIMESTAMP WITH TIME ZONE" if conn.dialect.name == "postgresql" else "DATETIME"
+        conn.exec_driver_sql(f"ALTER TABLE enrolments ADD COLUMN finished_at {timestamp}")
+    if "outcome" not in columns:
+        conn.exec_driver_sql("ALTER TABLE enrolments ADD COLUMN outcome VARCHAR(100)")
+    conn.exec_driver_sql(
+        "CREATE INDEX IF NOT EXISTS ix_enrolments_running ON enrolments (contact_id, finished_at)"
+    )
+
+
 STEPS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "create tables", _create_tables),
     (2, "append-only consent log and final erasure (triggers)", _append_only_guards),
     (3, "marketing state: segment membership, rule score marks", create_marketing_tables),
+    (4, "enrolment outcomes", _enrolment_outcomes),
 ]
 
 

@@ -235,7 +235,10 @@ enrolments = Table(
     Column("workflow_id", Text, nullable=False),
     Column("run_id", Text),
     Column("started_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime),  # set when the run ends (outcome recorded)
+    Column("outcome", String(100)),
     Index("ix_enrolments_lookup", "journey_id", "contact_id", "started_at"),
+    Index("ix_enrolments_running", "contact_id", "finished_at"),
 )
 
 # one pseudonymous line per erasure: the contact id (no longer linkable to a person) and counts

@@ -63,8 +63,8 @@ async def test_sms_goes_to_the_api_in_e164_with_its_segment_count(sim):
     contact = dict(ANA, phone="+34 600 111 333")
     out = await sim.run(j, contact)
     assert len(out.sms) == 1
-    assert out.sms[0]["To"] == "+34600111333"
-    assert "Reply STOP" in out.sms[0]["Body"]
+    assert out.sms[0]["to"] == "+34600111333"
+    assert "Reply STOP" in out.sms[0]["body"]
     sent = [e for e in sim.store.events_for(sim.store.find_contact(phone="+34600111333").id, type="sms.sent")]
     assert sent and sent[0].data["segments"] == 1 and sent[0].data["encoding"] == "GSM-7"
 
