@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from temporalio import workflow
+from temporalio.common import SearchAttributeKey
 
 with workflow.unsafe.imports_passed_through():
     from activities import contracts as c
@@ -27,6 +28,8 @@ with workflow.unsafe.imports_passed_through():
         RunResult,
     )
     from workflows.steps import HANDLERS
+
+VERSION_KEY = SearchAttributeKey.for_keyword("JourneyVersion")
 
 # guards against a journey graph that loops without waiting (the compiler refuses those)
 MAX_STEPS_PER_RUN = 10_000
@@ -118,6 +121,9 @@ class JourneyWorkflow:
         visits = dict(run.visits)
         if migrated:  # the current step was entered already; entering again counts once
             visits[step_id] = max(visits.get(step_id, 1) - 1, 0)
+        attrs = None  # None: the next run keeps this run's search attributes
+        if migrated and run.input.search_attributes:  # ... except the version it now runs
+            attrs = workflow.info().typed_search_attributes.updated(VERSION_KEY.value_set(journey.get("version", "")))
         workflow.continue_as_new(
             RunInput(
                 journey=journey,
@@ -128,5 +134,6 @@ class JourneyWorkflow:
                 visits=visits,
                 sent=dict(run.sent),
                 trail=run.trail[-50:],
-            )
+            ),
+            search_attributes=attrs,
         )
