@@ -99,13 +99,15 @@ def _compile(path: Path, problems: Problems) -> ir.Journey | None:
         if not yaml_errors:
             problems.add((1, 1), "the file is empty; a journey starts with `journey: <id>`")
         return None
-    bad = check_schema(doc, problems)
+    # a value the loader already refused (`no`, `020`, an alias) gets no second message
+    bad = check_schema(doc, problems, quiet_at={pos for pos, _ in yaml_errors})
     data = doc.data
+    unit = checks.Unit(path=path, doc=doc, problems=problems)
+    if isinstance(data, dict):
+        checks.check_journey_name(unit)
     if not isinstance(data, dict) or not isinstance(data.get("steps"), list) or ("steps",) in bad:
         return None
-    unit = checks.Unit(path=path, doc=doc, problems=problems)
     broken = {p[1] for p in bad if len(p) >= 2 and p[0] == "steps"}
-    checks.check_journey_name(unit)
     checks.collect_ids(unit)
     steps = data["steps"]
     unit.raw = [(i, d) for i, d in enumerate(steps) if isinstance(d, dict)]

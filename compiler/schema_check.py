@@ -54,8 +54,8 @@ def fast_validator() -> Callable[[Any], bool]:
     return jsonschema_rs.validator_for(journey_validator().schema).is_valid
 
 
-def check_schema(doc: LoadedDoc, problems: Problems) -> set[tuple[Any, ...]]:
-    """Report every schema error; return the paths that had one."""
+def check_schema(doc: LoadedDoc, problems: Problems, quiet_at: set[tuple[int, int]] = frozenset()) -> set[tuple[Any, ...]]:  # type: ignore[assignment]
+    """Report every schema error (except at the positions in `quiet_at`); return the paths that had one."""
     if fast_validator()(doc.data):
         return set()
     validator = journey_validator()
@@ -63,7 +63,8 @@ def check_schema(doc: LoadedDoc, problems: Problems) -> set[tuple[Any, ...]]:
     for error in _leaf_errors(validator.iter_errors(doc.data)):
         path = tuple(error.absolute_path)
         for pos, message in _describe(validator, doc, error):
-            problems.add(pos, message)
+            if pos not in quiet_at:
+                problems.add(pos, message)
             bad.add(path)
     return bad
 

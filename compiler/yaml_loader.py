@@ -160,6 +160,9 @@ def load_yaml(text: str) -> tuple[LoadedDoc, list[tuple[Pos, str]]]:
         mark = exc.problem_mark or exc.context_mark
         pos = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         what = exc.problem or exc.context or "invalid YAML"
+        ctx = exc.context_mark
+        if exc.problem and exc.context and ctx and (ctx.line, ctx.column) != (mark.line, mark.column):
+            what += f" ({exc.context} at line {ctx.line + 1}, column {ctx.column + 1})"
         composer.errors.append((pos, f"YAML syntax error: {what}"))
         doc.data = None
     except yaml.YAMLError as exc:  # ReaderError: a character YAML does not allow
@@ -233,9 +236,9 @@ class _Composer:
                 continue
             p.get_event()
             key = kev.value
-            if not kev.style and (_BOOL11.match(key) or key in _BOOL or key in ("~", "null", "<<")):
-                what = "a merge key" if key == "<<" else "not text in YAML 1.1 or 1.2"
-                self.errors.append((kpos, f'key {key} is {what}; quote it: "{key}"'))
+            if not kev.style and (_BOOL11.match(key) or key in _BOOL or _NULL.match(key) or key == "<<"):
+                what = {"<<": "a merge key"}.get(key, "null" if _NULL.match(key) else "a boolean in YAML")
+                self.errors.append((kpos, f'key {key} is {what}; quote it if you mean the text: "{key}"'))
             if key in result:
                 first = self.doc.keys[path + (key,)][0]
                 self.errors.append((kpos, f'duplicate key "{key}" (first at line {first})'))
