@@ -17,17 +17,17 @@ class BotRules:
     burst_links: int = 3  # ... this many (or every link, for messages with fewer) is a bot
 
 
-def sent_at(store, message: Message) -> datetime:
-    """When the message went out: its `*.sent` event, else when it was stored."""
-    for event in store.events_for(message.contact_id, type=f"{message.channel}.sent"):
-        if event.message_id == message.message_id:
-            return event.at
-    return message.created_at
+def sent_at(store, message: Message, now: datetime) -> datetime:
+    """When the message went out: its `*.sent` event, else when it was stored. An event stamped
+    in the future (a simulation's clock) is not believed."""
+    times = [e.at for e in store.events_for(message.contact_id, type=f"{message.channel}.sent")
+             if e.message_id == message.message_id and e.at <= now]
+    return max(times, default=message.created_at)
 
 
 def click_bot_reason(store, message: Message, link: int, now: datetime, rules: BotRules) -> str | None:
     """Why this click looks automated ("soon_after_send", "link_burst"), or None."""
-    if (now - sent_at(store, message)).total_seconds() < rules.after_send_s:
+    if (now - sent_at(store, message, now)).total_seconds() < rules.after_send_s:
         return "soon_after_send"
     if len(message.links) < 2:
         return None
