@@ -29,6 +29,7 @@ CONFIG_FILE_NAMES: frozenset[str] = frozenset(
 CONFIG_VALIDATOR_MODULES: dict[str, str] = {
     "consent.yaml": "compiler.consent_model",
     "segments.yaml": "marketing.segments",
+    "rules.yaml": "marketing.rules",
     "scoring.yaml": "marketing.scoring_model",
 }
 
