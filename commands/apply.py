@@ -24,13 +24,17 @@ def confirm(prompt: str) -> bool:
 
 
 def run(args: argparse.Namespace) -> int:
-    from commands.plan import make_plan
+    from commands.plan import load, make_plan
     from deploy.apply import apply_plan
     from deploy.report import format_plan, format_report
     from deploy.runner import run_action
 
+    journeys = load(args)
+    if journeys is None:
+        return 1
+
     async def action(client, store) -> int:  # type: ignore[no-untyped-def]
-        plan = await make_plan(client, store, args)
+        plan = await make_plan(client, store, journeys, args)
         if plan.has_changes:
             print(format_plan(plan))
             if not args.yes and not confirm("apply these changes?"):

@@ -23,13 +23,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-async def make_plan(client, store, args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def load(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    """The compiled journeys, or None after printing why not (before any connection is made)."""
+    from deploy.load import DeployError, load_for_deploy
+    from deploy.runner import fail
+
+    try:
+        return load_for_deploy(args.path)
+    except DeployError as exc:
+        fail(str(exc))
+        return None
+
+
+async def make_plan(client, store, journeys, args: argparse.Namespace):  # type: ignore[no-untyped-def]
     from pathlib import Path
 
-    from deploy.load import load_for_deploy
     from deploy.plan import build_plan
 
-    journeys = load_for_deploy(args.path)
     return await build_plan(client, store, journeys, whole_set=Path(args.path).is_dir(),
                             drain=args.drain, resume=args.resume, migrate=args.migrate)
 
@@ -38,8 +48,12 @@ def run(args: argparse.Namespace) -> int:
     from deploy.report import format_plan
     from deploy.runner import run_action
 
+    journeys = load(args)
+    if journeys is None:
+        return 1
+
     async def action(client, store) -> int:  # type: ignore[no-untyped-def]
-        print(format_plan(await make_plan(client, store, args)))
+        print(format_plan(await make_plan(client, store, journeys, args)))
         return 0
 
     return run_action(action)

@@ -90,8 +90,11 @@ async def test_cli_bad_input_is_a_clear_error(stack, tmp_path):
     bad.write_text("journey: bad\nsteps: []\n")
     broken = cli(stack, "apply", str(bad), "--yes")
     assert broken.returncode == 1 and "nothing deployed" in broken.stderr and "Traceback" not in broken.stderr
-    unknown = cli(stack, "enroll", "no-such-journey", "--contact", "1")
-    assert unknown.returncode == 1 and "not deployed" in unknown.stderr
+    from deploy.enrolment import active_journey
+    from deploy.load import DeployError
+
+    with pytest.raises(DeployError, match="not deployed; run `python cli.py apply` first"):
+        active_journey(stack.store, "no-such-journey")
 
 
 async def test_old_runs_finish_on_their_version_new_runs_use_the_new_one(stack, tmp_path):
@@ -195,3 +198,35 @@ async def test_drain_refuses_new_entries(stack, tmp_path):
     assert (result.status, result.reason) == ("refused", "journey_draining")
     _, again = await deploy(stack, path, drain=["deploy-drain"])
     assert again.actions == []
+
+
+async def test_end_to_end_click_moves_the_run_and_one_click_unsubscribe_skips_the_next_send(stack, tmp_path):
+    import asyncio
+
+    import httpx
+
+    from tests.deploy_helpers import links
+
+    path = write_journey(tmp_path, "deploy-e2e", clicked_branch=True)
+    await deploy(stack, path)
+    cid, run = await start(stack, "deploy-e2e", "clicker@example.com")
+    state = await at_step(run, "pause")
+    mail = next(m for m in stack.smtp.messages if m["To"] == "clicker@example.com")
+    html = mail.get_body(("html",)).get_content()
+    click = next(u for u in links(html, "c"))
+    await asyncio.sleep(2.1)  # a person, not a link scanner (clicks within 2 s of the send count as bots)
+    async with httpx.AsyncClient(timeout=10) as http:
+        redirect = await http.get(click, follow_redirects=False)
+        assert redirect.status_code == 302 and redirect.headers["location"] == "https://example.com/hello"
+        await at_step(run, "clicked")
+        unsubscribe = mail["List-Unsubscribe"].strip("<>").split(">")[0]
+        assert mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+        done = await http.post(unsubscribe, data={"List-Unsubscribe": "One-Click"}, follow_redirects=False)
+        assert done.status_code == 200
+    assert stack.store.consent_state(cid, "email", "marketing").status == "withdrawn"
+    await publish(stack.client, stack.store, cid, "test.go")
+    result = await run.result()
+    assert result.outcome == "completed"
+    assert [t["outcome"] for t in result.trail if t["step"] == "after-click"] == ["skipped"]
+    assert await subjects_to(stack, "clicker@example.com") == ["Hello from the deploy test"]
+    assert state["version"] == stack.store.get_journey_state("deploy-e2e").active_version
