@@ -32,6 +32,7 @@ class StepRef:
     step_id: str
     visit: int
     contact_id: int
+    at: str = ""  # workflow time when the step asked (RFC 3339); see activities.timing.step_now
 
     @property
     def key(self) -> str:

@@ -13,6 +13,7 @@ from activities.deps import Deps
 from activities.email_build import BuildError, compose_email
 from activities.render import RenderError
 from activities.smtp_delivery import PermanentFailure, TemporaryFailure, Uncertain, deliver
+from activities.timing import step_now
 from compiler.ir import EmailTemplate, pick_locale
 from tracking import tokens
 
@@ -96,9 +97,11 @@ async def send_email(deps: Deps, inp: SendInput) -> SendResult:
 
 
 def _sent(deps: Deps, inp: SendInput, message_id: str) -> None:
-    deps.store.ledger_set_status(inp.ref.key, "sent")
+    at = step_now(inp.ref.at)
+    deps.store.ledger_set_status(inp.ref.key, "sent", at=at)
     deps.store.record_event(
-        inp.ref.contact_id, "email.sent", journey_id=inp.ref.journey_id, step_id=inp.ref.step_id, message_id=message_id
+        inp.ref.contact_id, "email.sent", journey_id=inp.ref.journey_id, step_id=inp.ref.step_id,
+        message_id=message_id, at=at,
     )
 
 

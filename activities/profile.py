@@ -9,7 +9,7 @@ from typing import Any
 from activities.contracts import OutcomeInput, PlanWaitInput, PlanWaitResult, UpdateInput
 from activities.deps import Deps
 from activities.send_gate import contact_timezone
-from activities.timing import next_in_window, parse_time, zone
+from activities.timing import next_in_window, parse_time, step_now, zone
 
 
 def read_profile(deps: Deps, contact_id: int) -> dict[str, Any]:
@@ -83,5 +83,5 @@ def record_outcome(deps: Deps, inp: OutcomeInput) -> None:
         journey_id=inp.ref.journey_id,
         step_id=inp.ref.step_id,
         data={**inp.detail, "version": inp.ref.version, "workflow_id": inp.ref.workflow_id},
-        at=datetime.now(timezone.utc),
+        at=step_now(inp.ref.at),
     )

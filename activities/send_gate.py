@@ -11,7 +11,7 @@ from typing import Any
 from activities.consent import decide
 from activities.contracts import SendInput, SendResult
 from activities.deps import Deps
-from activities.timing import end_of_quiet_hours, zone
+from activities.timing import end_of_quiet_hours, step_now, zone
 
 # ledger states meaning "this visit already went out (or may have)": never send again
 ALREADY = ("sent", "transmitting", "uncertain")
@@ -68,7 +68,7 @@ def check(deps: Deps, inp: SendInput, channel: str, now: datetime | None = None)
     )
     if not decision.granted:
         return SendResult("skipped", reason=decision.reason)
-    now = now or datetime.now(timezone.utc)
+    now = now or step_now(inp.ref.at)
     tz_name = contact_timezone(contact, inp.timezone)
     if inp.quiet_hours:
         end = end_of_quiet_hours(now, zone(tz_name, inp.timezone), *inp.quiet_hours)

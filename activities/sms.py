@@ -13,6 +13,7 @@ from activities.deps import Deps
 from activities.email_build import message_id_for
 from activities.render import RenderError, render_text
 from activities.sms_text import segments, to_e164
+from activities.timing import step_now
 from compiler.ir import SmsTemplate, pick_locale
 
 # Twilio error codes: the recipient replied STOP / the number is not valid
@@ -85,10 +86,11 @@ def _json(response: httpx.Response) -> dict:
 
 
 def _sent(deps: Deps, inp: SendInput, message_id: str, data: dict) -> None:
-    deps.store.ledger_set_status(inp.ref.key, "sent", data.get("provider_sid"))
+    at = step_now(inp.ref.at)
+    deps.store.ledger_set_status(inp.ref.key, "sent", data.get("provider_sid"), at=at)
     deps.store.record_event(
         inp.ref.contact_id, "sms.sent", journey_id=inp.ref.journey_id, step_id=inp.ref.step_id,
-        message_id=message_id, data=data,
+        message_id=message_id, data=data, at=at,
     )
 
 

@@ -66,6 +66,20 @@ def next_in_window(moment: datetime, tz: ZoneInfo, days: tuple[int, ...], from_m
     raise ValueError("empty send window")
 
 
+# Simulations run workflows on a skipped clock; their activities must judge by it alone.
+STEP_CLOCK_ONLY = False
+
+
+def step_now(at: str) -> datetime:
+    """The time an activity judges by: the workflow's time for the step, or the wall clock if
+    later (a retry hours after an outage). Under simulation (`STEP_CLOCK_ONLY`) the
+    workflow's time alone, so quiet hours and caps behave as they would in production."""
+    wall = datetime.now(timezone.utc)
+    if not at:
+        return wall
+    return parse_time(at) if STEP_CLOCK_ONLY else max(parse_time(at), wall)
+
+
 def parse_time(value: str) -> datetime:
     """RFC 3339 / ISO 8601 with a zone; a naive value is taken as UTC."""
     dt = datetime.fromisoformat(value.replace("Z", "+00:00"))

@@ -23,6 +23,7 @@ from typing import Any
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
+from activities import timing
 from activities.deps import Deps, SmsConfig, SmtpConfig
 from compiler.durations import parse_duration
 from compiler.ir import Journey
@@ -48,6 +49,7 @@ class SimEvent:
     step: str | None = None  # the send step whose message the event is about
     delay_s: int = 0  # after that send (or after the start when `step` is None)
     data: dict[str, Any] = field(default_factory=dict)
+    likely_bot: bool = False  # as the tracking server flags an instant or burst click
 
     @classmethod
     def parse(cls, spec: str) -> "SimEvent":
@@ -107,6 +109,7 @@ class Simulation:
         from store import Store
         from worker import create_worker
 
+        timing.STEP_CLOCK_ONLY = True  # activities judge by the simulated clock
         stack = self._stack
         folder = self._workdir or stack.enter_context(tempfile.TemporaryDirectory(prefix="nurture-sim-"))
         self.store = Store.open(f"sqlite:///{Path(folder) / 'simulation.db'}")
@@ -268,7 +271,8 @@ class Simulation:
         elif ev.type == "consent.confirmed":
             consent_actions.confirm(self.store, contact_id, "email", "marketing", source="simulation")
         changed = ev.type in ("email.unsubscribed", "sms.replied", "consent.confirmed")
-        await publish(self.env.client, self.store, contact_id, ev.type, data=ev.data, message_id=message_id)
+        await publish(self.env.client, self.store, contact_id, ev.type, data=ev.data, message_id=message_id,
+                      likely_bot=ev.likely_bot)
         if changed:
             from engine.events import profile_changed
 

@@ -38,10 +38,11 @@ class LedgerMixin(StoreBase):
             row = conn.execute(select(schema.send_ledger).where(lg.key == key)).one()
         return _entry(row, created)
 
-    def ledger_set_status(self, key: str, status: str, detail: str | None = None) -> None:
-        """Move the entry to `status` (with an optional detail). Sent/uncertain stamp sent_at once."""
+    def ledger_set_status(self, key: str, status: str, detail: str | None = None, *, at: datetime | None = None) -> None:
+        """Move the entry to `status` (with an optional detail). Sent/uncertain stamp sent_at once
+        (at `at`, the step's time, when given: simulations run on a skipped clock)."""
         check_choice("status", status, STATUSES)
-        now = utcnow()
+        now = check_aware("at", at) if at is not None else utcnow()
         values: dict[str, Any] = {"status": status, "detail": detail, "updated_at": now}
         if status in PROBABLY_SENT:
             values["sent_at"] = func.coalesce(lg.sent_at, literal(now, UTCDateTime()))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from compiler import ir
 
 HTML = """<html><head><style>p {{ color: #333; }}</style></head><body>
@@ -23,6 +25,19 @@ def sms(name: str, body: str | None = None) -> tuple[str, ir.SmsTemplate]:
     return name, ir.SmsTemplate(body=body or f"{name}: see https://example.com/{name} Reply STOP to opt out")
 
 
+LINEAR = (ir.SendEmail, ir.SendSms, ir.Wait, ir.SetProfile, ir.Notify, ir.Webhook)
+
+
+def _chain(steps: tuple[ir.Step, ...]) -> tuple[ir.Step, ...]:
+    """As the compiler does: a step without `next` continues with the following one."""
+    out = []
+    for i, step in enumerate(steps):
+        if step.next is None and isinstance(step, LINEAR) and i + 1 < len(steps):
+            step = replace(step, next=steps[i + 1].id)
+        out.append(step)
+    return tuple(out)
+
+
 def journey(*steps: ir.Step, emails=(), smses=(), goal=None, entry=None, **policy) -> ir.Journey:
     policy.setdefault("consent", (("email", "marketing"), ("sms", "marketing"), ("webhook", "third-party")))
     j = ir.Journey(
@@ -30,7 +45,7 @@ def journey(*steps: ir.Step, emails=(), smses=(), goal=None, entry=None, **polic
         entry=entry or ir.Entry(kind="manual"),
         goal=goal,
         policy=ir.Policy(**policy),
-        steps=tuple(steps),
+        steps=_chain(steps),
         email_templates=tuple(email(n) if isinstance(n, str) else n for n in emails),
         sms_templates=tuple(sms(n) if isinstance(n, str) else n for n in smses),
     )

@@ -75,20 +75,11 @@ async def test_wait_for_timeout_goes_to_on_timeout(sim):
 
 
 async def test_wait_for_ignores_likely_bot_clicks(sim):
-    j = engagement_journey()
-    cid = sim.create_contact(contact("botted"))
-    handle = await sim.start(j, cid)
-    from engine.events import publish
-
-    for _ in range(100):
-        trail = (await handle.query("state")).get("trail", [])
-        if trail:
-            break
-        await __import__("asyncio").sleep(0.02)
-    message_id = trail[0]["message_id"]
-    await publish(sim.env.client, sim.store, cid, "email.clicked", message_id=message_id, likely_bot=True)
-    result = await handle.result()
-    assert result.reason == "end" and [t["step"] for t in result.trail] == ["welcome", "engage", "nudge"]
+    bot = SimEvent(type="email.clicked", step="welcome", delay_s=1, likely_bot=True)
+    out = await sim.run(engagement_journey(), contact("botted"), [bot])
+    assert out.delivered_events == [(pytest.approx(1, abs=1), "email.clicked")]
+    assert [e.step for e in out.timeline] == ["welcome", "engage", "nudge"]
+    assert out.timeline[1].outcome == "timeout"
 
 
 async def test_branch_on_score_stage_tags_and_attributes(sim):

@@ -88,7 +88,7 @@ async def test_no_consent_with_exit_policy_ends_the_run(sim):
     )
     out = await sim.run(j, dict(ANA, email="exit@example.com", consent={}))
     assert out.result.outcome == "exited" and out.result.reason == "no_consent"
-    assert [e.step for e in out.timeline] == ["first"]
+    assert [(e.step, e.outcome) for e in out.timeline] == [("first", "skipped"), ("first", "exited")]
 
 
 async def test_a_message_accepted_but_unacknowledged_is_not_sent_twice(sim):
@@ -117,7 +117,9 @@ async def test_550_fails_after_one_attempt_and_suppresses_the_address(sim):
     cid = sim.store.find_contact(email="gone@example.com").id
     assert [e.type for e in sim.store.events_for(cid, type="email.bounced")] == ["email.bounced"]
     # a later journey is refused before any SMTP traffic
-    again = await sim.run(one_email(), cid)
+    later = journey(ir.SendEmail(id="welcome", template="welcome"), emails=["welcome"],
+                    entry=ir.Entry(kind="manual", reentry="always"))
+    again = await sim.run(later, cid)
     assert again.timeline[0].outcome == "skipped" and again.timeline[0].detail["reason"] == "suppressed"
 
 

@@ -97,6 +97,8 @@ class JourneyWorkflow:
                 await run.check_goal()
                 step_id = await HANDLERS[step.type](run, step)
         except ExitRun as done:
+            if run.current is not None and not (run.trail and run.trail[-1].get("outcome") == "exit"):
+                run.note(run.current, done.outcome, reason=done.reason)
             return await self._finish(run, done.outcome, done.reason)
         except MigrateRun as move:
             self._continue(run, move.request.journey, move.step_id, migrated=True)

@@ -94,6 +94,7 @@ class Run:
             step_id=step.id,
             visit=self.visits.get(step.id, 1),
             contact_id=self.input.contact_id,
+            at=workflow.now().isoformat(),
         )
 
     def note(self, step: Step, outcome: str, **detail: Any) -> None:

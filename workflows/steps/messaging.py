@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from temporalio import workflow
 
@@ -25,7 +25,7 @@ async def _send(run: Run, step: SendEmail | SendSms, channel: str, activity: str
     cap = next(((f.max, f.per_s) for f in policy.frequency_caps if f.channel == channel), None)
     qh = (policy.quiet_hours.from_min, policy.quiet_hours.to_min) if policy.quiet_hours else None
     inp = c.SendInput(
-        ref=run.ref(step),
+        ref=run.ref(step),  # renewed before each attempt below: `ref.at` is "now" for the gate
         template_name=step.template,
         purpose=purpose,
         templates=_templates(pairs, step.template),
@@ -34,12 +34,14 @@ async def _send(run: Run, step: SendEmail | SendSms, channel: str, activity: str
         frequency_cap=cap,
     )
     while True:
+        inp.ref = run.ref(step)
         result: c.SendResult = await run.effect(activity, inp, c.SendResult, f"{activity} {step.id}")
         if result.status != "postponed":
             break
         # quiet hours or a frequency cap: wait for the window, never drop the send
         run.note(step, "postponed", reason=result.reason, until=result.retry_at)
-        until = datetime.fromisoformat(result.retry_at)
+        # at least a minute, so a clock disagreement can never spin the loop
+        until = max(datetime.fromisoformat(result.retry_at), workflow.now() + timedelta(minutes=1))
         await run.wait(lambda: False, until, f"{step.id}: postponed ({result.reason})")
         await run.check_goal()
     run.note(step, result.status, reason=result.reason, message_id=result.message_id)
