@@ -17,7 +17,7 @@ from compiler.build import build_entry, build_policy, build_step
 from compiler.config_files import split_files
 from compiler.diagnostics import CompileResult, Diagnostic, Problems
 from compiler.schema_check import check_schema
-from compiler.yaml_loader import index_to_pos, load_yaml
+from compiler.yaml_loader import LoadedDoc, Pos, index_to_pos, load_yaml
 
 MAX_BYTES = 1_000_000
 PARALLEL_FROM = 200  # files; below this, forking costs more than it saves
@@ -88,19 +88,27 @@ def read_source(path: Path, problems: Problems) -> str | None:
         return None
 
 
-def _compile(path: Path, problems: Problems) -> ir.Journey | None:
+def load_document(path: Path, problems: Problems, empty: str = "the file is empty") -> tuple[LoadedDoc | None, list[Pos]]:
+    """Read and strictly parse a YAML file, reporting what is wrong with it as YAML.
+    Returns the document (None when there is no data) and the positions already reported.
+    Other config loaders use this too, so every YAML file in the product reads the same way."""
     text = read_source(path, problems)
     if text is None:
-        return None
+        return None, []
     doc, yaml_errors = load_yaml(text)
     for pos, message in yaml_errors:
         problems.add(pos, message)
-    if doc.data is None:
-        if not yaml_errors:
-            problems.add((1, 1), "the file is empty; a journey starts with `journey: <id>`")
+    if doc.data is None and not yaml_errors:
+        problems.add((1, 1), empty)
+    return (doc if doc.data is not None else None), [pos for pos, _ in yaml_errors]
+
+
+def _compile(path: Path, problems: Problems) -> ir.Journey | None:
+    doc, reported = load_document(path, problems, "the file is empty; a journey starts with `journey: <id>`")
+    if doc is None:
         return None
     # a value the loader already refused (`no`, `020`, an alias) gets no second message
-    bad = check_schema(doc, problems, quiet_at={pos for pos, _ in yaml_errors})
+    bad = check_schema(doc, problems, quiet_at=set(reported))
     data = doc.data
     unit = checks.Unit(path=path, doc=doc, problems=problems)
     if isinstance(data, dict):
