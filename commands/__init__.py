@@ -20,6 +20,8 @@ _NAMES = [
     "status",
     "dev",
     "outbox",
+    "serve",
+    "event",
 ]
 
 COMMAND_MODULES: list[ModuleType] = [importlib.import_module(f"commands.{n}") for n in _NAMES]

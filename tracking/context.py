@@ -38,6 +38,7 @@ class Tracking:
     journeys_provider: JourneysProvider | None = None
     bots: BotRules = field(default_factory=BotRules)
     task_queue: str | None = None
+    search_attributes: bool = False  # runs that events start get Journey/ContactId (apply registers them)
 
     async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run a blocking store call off the event loop."""
@@ -79,7 +80,8 @@ class Tracking:
         journeys = self.journeys_provider() if self.journeys_provider else None
         kwargs = {"task_queue": self.task_queue} if self.task_queue else {}
         published = await publish(client, self.store, contact_id, event_type, data=data, message_id=message_id,
-                                  likely_bot=likely_bot, journeys=journeys, **kwargs)
+                                  likely_bot=likely_bot, journeys=journeys,
+                                  search_attributes=self.search_attributes, **kwargs)
         return published.event_id
 
     async def consent_changed(self, contact_id: int) -> None:

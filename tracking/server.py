@@ -72,9 +72,11 @@ def create_app(
     consent_model: ConsentModel | None = None,
     bot_rules: BotRules | None = None,
     task_queue: str | None = None,
+    search_attributes: bool = False,
 ) -> Starlette:
     """The ASGI app. `consent_model` defaults to journeys/consent.yaml; `task_queue` is where
-    journeys that events enter are started (default: the worker's)."""
+    journeys that events enter are started (default: the worker's); `search_attributes` gives
+    those runs their Journey/JourneyVersion/ContactId attributes (registered by apply)."""
     app = Starlette(
         routes=ROUTES,
         exception_handlers={404: not_found, 405: method_not_allowed, 500: server_error},
@@ -90,6 +92,7 @@ def create_app(
         journeys_provider=journeys_provider,
         bots=bot_rules or BotRules(),
         task_queue=task_queue,
+        search_attributes=search_attributes,
     )
     return app
 

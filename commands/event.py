@@ -1,0 +1,63 @@
+"""`python cli.py event CONTACT TYPE [--data JSON]`: record an event about a contact through the
+one event path (engine.events.publish): stored, the contact's running journeys told, and the
+deployed journeys that this event enters started. CONTACT is an id, an email or an external id."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("event", help="record an event about a contact (signals runs, starts event journeys)")
+    p.add_argument("contact", metavar="CONTACT", help="contact id, email or external id")
+    p.add_argument("type", metavar="TYPE", help="event type, e.g. trial.started")
+    p.add_argument("--data", default="{}", help='JSON object with the event data, e.g. \'{"plan": "team"}\'')
+    p.set_defaults(func=run)
+
+
+def parse_args(args: argparse.Namespace) -> tuple[str, dict]:
+    """(type, data) or SystemExit with the reason, before anything is touched."""
+    from tracking.events_api import EVENT_TYPE
+
+    if not EVENT_TYPE.match(args.type):
+        raise SystemExit(f"error: bad event type {args.type!r}: lowercase words separated by dots, e.g. trial.started")
+    try:
+        data = json.loads(args.data)
+    except ValueError as exc:
+        raise SystemExit(f"error: --data is not JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise SystemExit("error: --data must be a JSON object")
+    return args.type, data
+
+
+def run(args: argparse.Namespace) -> int:
+    from deploy.load import DeployError
+    from deploy.runner import run_action
+    from devstack.stack import deployed_journeys
+    from engine.events import publish
+    from tracking.contact_ref import ref_from_text, resolve
+
+    event_type, data = parse_args(args)
+
+    async def action(client, store) -> int:  # type: ignore[no-untyped-def]
+        contact_id = resolve(store, *ref_from_text(args.contact))
+        if contact_id is None:
+            raise DeployError(f"no contact {args.contact!r} (give an id, an email or an external id)")
+        journeys = deployed_journeys(store)
+        result = await publish(client, store, contact_id, event_type, data=data, journeys=journeys,
+                               search_attributes=True)
+        print(f"event {result.event_id}: {event_type} for contact {contact_id}")
+        print(f"signalled {result.signalled} running journey run(s)")
+        for change in sorted(set(result.changed)):
+            print(f"profile changed: {change}")
+        for enrolled in result.enrolled:
+            print(f"{enrolled.status}: {enrolled.workflow_id}" + (f" ({enrolled.reason})" if enrolled.reason else ""))
+        if not result.enrolled:
+            print(f"no deployed journey enters on {event_type}")
+        return 0
+
+    code = run_action(action)
+    sys.stdout.flush()
+    return code
