@@ -29,6 +29,11 @@ from workflows.segment_sweep import SegmentSweepWorkflow
 PASSTHROUGH = ("compiler", "activities", "workflows.run_types")
 
 
+def workflow_runner() -> SandboxedWorkflowRunner:
+    """The sandbox settings of the worker (also used by the replay tests)."""
+    return SandboxedWorkflowRunner(restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH))
+
+
 def create_worker(
     client: Client,
     deps: Deps,
@@ -37,15 +42,12 @@ def create_worker(
     max_concurrent_activities: int = 100,
     max_cached_workflows: int = 1000,
 ) -> Worker:
-    runner = SandboxedWorkflowRunner(
-        restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH)
-    )
     return Worker(
         client,
         task_queue=task_queue,
         workflows=[JourneyWorkflow, SegmentSweepWorkflow],
         activities=JourneyActivities(deps).all() + [SweepActivities(deps.store).sweep_segment],
-        workflow_runner=runner,
+        workflow_runner=workflow_runner(),
         max_concurrent_activities=max_concurrent_activities,
         max_cached_workflows=max_cached_workflows,
         graceful_shutdown_timeout=timedelta(seconds=20),
