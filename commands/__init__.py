@@ -22,6 +22,9 @@ _NAMES = [
     "outbox",
     "serve",
     "event",
+    "segments",
+    "report",
+    "analyze",
 ]
 
 COMMAND_MODULES: list[ModuleType] = [importlib.import_module(f"commands.{n}") for n in _NAMES]
