@@ -27,7 +27,7 @@ def run(args: argparse.Namespace) -> int:
     from commands.plan import load, make_plan
     from deploy.apply import apply_plan
     from deploy.report import format_plan, format_report
-    from deploy.runner import run_action
+    from deploy.runner import run_action, task_queue
 
     journeys = load(args)
     if journeys is None:
@@ -39,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
             print(format_plan(plan))
             if not args.yes and not confirm("apply these changes?"):
                 return 1
-        print(format_report(await apply_plan(client, store, plan)))
+        print(format_report(await apply_plan(client, store, plan, task_queue=task_queue())))
         return 0
 
     return run_action(action)

@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
 
     from deploy.enrolment import active_journey, enrol_many
     from deploy.load import DeployError
-    from deploy.runner import run_action
+    from deploy.runner import run_action, task_queue
 
     if args.concurrency < 1:
         raise SystemExit("error: --concurrency must be at least 1")
@@ -49,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
             raise DeployError("no contacts to enrol")
         with Progress(transient=True, disable=len(ids) < 2) as progress:
             task = progress.add_task(f"enrolling in {journey.id}", total=len(ids))
-            summary = await enrol_many(client, store, journey, ids, concurrency=args.concurrency,
+            summary = await enrol_many(client, store, journey, ids, concurrency=args.concurrency, task_queue=task_queue(),
                                        on_done=lambda: progress.advance(task))
         summary.unknown = unknown
         print(f"{journey.id} @ {journey.version}")

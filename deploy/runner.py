@@ -13,6 +13,13 @@ from deploy.load import DeployError
 Action = Callable[[Any, Any], Awaitable[int]]
 
 
+def task_queue() -> str:
+    """Where journey runs are served: NURTURE_TASK_QUEUE (as for worker.py), else the default."""
+    from workflows.run_types import TASK_QUEUE
+
+    return os.environ.get("NURTURE_TASK_QUEUE") or TASK_QUEUE
+
+
 def fail(message: str) -> int:
     print(f"error: {message}", file=sys.stderr)
     return 1

@@ -35,7 +35,7 @@ def write_template(folder: Path, name: str, subject: str, text: str) -> None:
 
 
 def write_journey(folder: Path, journey_id: str = JOURNEY_ID, *, follow_up_subject: str = "Follow-up v1", pause: bool = True,
-                  clicked_branch: bool = False) -> Path:
+                  clicked_branch: bool = False, entry: str = "{manual: true}") -> Path:
     """hello (email) -> pause (wait_for `test.go`, 1h) -> follow-up (email). With `clicked_branch`,
     a click on hello goes to `clicked` (wait_for `test.go`) then `after-click` (email)."""
     write_template(folder, "hello", "Hello from the deploy test", "Read the guide")
@@ -53,7 +53,7 @@ def write_journey(folder: Path, journey_id: str = JOURNEY_ID, *, follow_up_subje
                      "    timeout: 1h\n    on_timeout: follow-up")
     steps.append("  - {id: follow-up, type: send_email, template: follow-up}")
     path = folder / f"{journey_id}.yaml"
-    path.write_text(f"journey: {journey_id}\ntitle: Deploy test\nentry: {{manual: true}}\n"
+    path.write_text(f"journey: {journey_id}\ntitle: Deploy test\nentry: {entry}\n"
                     "policy:\n  consent: {email: marketing}\nsteps:\n" + "\n".join(steps) + "\n")
     return path
 

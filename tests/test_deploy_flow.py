@@ -230,3 +230,42 @@ async def test_end_to_end_click_moves_the_run_and_one_click_unsubscribe_skips_th
     assert [t["outcome"] for t in result.trail if t["step"] == "after-click"] == ["skipped"]
     assert await subjects_to(stack, "clicker@example.com") == ["Hello from the deploy test"]
     assert state["version"] == stack.store.get_journey_state("deploy-e2e").active_version
+
+
+async def test_segment_entry_gets_a_schedule_whose_sweep_enrols_the_members(stack, tmp_path):
+    path = write_journey(tmp_path, "deploy-sweep", entry="{segment: trial-users}")
+    _, report = await deploy(stack, path)
+    assert any(a.startswith("schedule segment-sweep/deploy-sweep created") for a in report.actions)
+    cid = new_contact(stack.store, "trialist@example.com")
+    stack.store.set_attributes(cid, {"plan": "trial"})
+    await stack.client.get_schedule_handle("segment-sweep/deploy-sweep").trigger()
+
+    async def enrolled():
+        return [wf async for wf in stack.client.list_workflows('Journey="deploy-sweep"')]
+
+    runs = await eventually(enrolled)
+    assert [r.search_attributes["ContactId"] for r in runs] == [[str(cid)]]
+    _, again = await deploy(stack, path, drain=["deploy-sweep"])
+    assert "schedule segment-sweep/deploy-sweep deleted" in again.actions
+
+
+async def test_cli_enroll_from_csv_reports_started_and_unknown(stack, tmp_path):
+    path = write_journey(tmp_path, "deploy-csv")
+    await deploy(stack, path)
+    for name in ("csv1", "csv2"):
+        new_contact(stack.store, f"{name}@example.com")
+    csv = tmp_path / "people.csv"
+    csv.write_text("email\ncsv1@example.com\ncsv2@example.com\nnobody@example.com\n")
+    out = cli(stack, "enroll", "deploy-csv", "--csv", str(csv))
+    assert out.returncode == 0, out.stderr
+    assert "started: 2" in out.stdout and "unknown contacts: 1 (nobody@example.com)" in out.stdout
+    from deploy.enrolment import active_journey, enrol_many, read_csv
+
+    ids, _ = read_csv(stack.store, csv)
+    again = await enrol_many(stack.client, stack.store, active_journey(stack.store, "deploy-csv"), ids,
+                             task_queue=stack.config.task_queue)
+    assert (again.started, dict(again.refused)) == (0, {"reentry_never": 2})
+    runs = [wf async for wf in stack.client.list_workflows('Journey="deploy-csv"')]
+    assert len(runs) == 2  # started on the worker's task queue (NURTURE_TASK_QUEUE)
+    for wf in runs:
+        await at_step(stack.client.get_workflow_handle(wf.id), "pause")
