@@ -14,6 +14,7 @@ _NAMES = [
     "validate",
     "graph",
     "simulate",
+    "test",
     "plan",
     "apply",
     "enroll",
@@ -25,6 +26,8 @@ _NAMES = [
     "segments",
     "report",
     "analyze",
+    "contacts",
+    "scores",
 ]
 
 COMMAND_MODULES: list[ModuleType] = [importlib.import_module(f"commands.{n}") for n in _NAMES]

@@ -84,6 +84,23 @@ class SimulationResult:
     undelivered_events: list[SimEvent]
 
 
+_RELATIVE = re.compile(r"^now(?:(?P<sign>[+-])(?P<delta>\S+))?$")
+
+
+def _relative_times(attributes: dict[str, Any], now: datetime | None) -> dict[str, Any]:
+    """`now+10d` attribute values become absolute simulated times (scenarios stay valid forever)."""
+    out = dict(attributes)
+    for name, value in attributes.items():
+        m = _RELATIVE.match(value) if isinstance(value, str) and now is not None else None
+        if m:
+            try:
+                delta = timedelta(seconds=parse_duration(m["delta"])) if m["delta"] else timedelta(0)
+            except ValueError as exc:
+                raise SimulationError(f"attribute {name}: {exc}") from None
+            out[name] = (now - delta if m["sign"] == "-" else now + delta).isoformat()
+    return out
+
+
 def format_offset(seconds: float) -> str:
     s = int(seconds)
     d, s = divmod(s, 86400)
@@ -135,9 +152,10 @@ class Simulation:
 
     # ------------------------------------------------------------ contacts
 
-    def create_contact(self, spec: dict[str, Any]) -> int:
+    def create_contact(self, spec: dict[str, Any], now: datetime | None = None) -> int:
         """A contact from the `--contact` shape: email, phone, timezone, locale, first_name,
-        stage, score, tags, attributes, consent {channel: [purposes]} (or confirmed_consent)."""
+        stage, score, tags, attributes, consent {channel: [purposes]} (or confirmed_consent).
+        An attribute written `now+10d` / `now-2h` becomes that simulated time (RFC 3339)."""
         if not isinstance(spec, dict):
             raise SimulationError("the contact must be a JSON object")
         store = self.store
@@ -150,7 +168,7 @@ class Simulation:
             email=spec.get("email"), phone=spec.get("phone"), timezone=spec.get("timezone"),
             locale=spec.get("locale"), first_name=spec.get("first_name"), last_name=spec.get("last_name"),
             external_id=spec.get("external_id"), stage=spec.get("stage"),
-            attributes=spec.get("attributes") or {}, tags=spec.get("tags") or [],
+            attributes=_relative_times(spec.get("attributes") or {}, now), tags=spec.get("tags") or [],
         )
         if spec.get("score"):
             store.add_score(contact_id, int(spec["score"]), reason="simulation")
@@ -182,7 +200,8 @@ class Simulation:
     ) -> SimulationResult:
         """Run one contact through `journey`, delivering `events` on time, until the run ends."""
         assert self.env is not None and self.smtp is not None and self.sms is not None
-        contact_id = contact if isinstance(contact, int) else self.create_contact(contact)
+        clock = await self.env.get_current_time()
+        contact_id = contact if isinstance(contact, int) else self.create_contact(contact, clock)
         for ev in events or []:
             if ev.step is not None and not any(s.id == ev.step for s in journey.steps):
                 raise SimulationError(f'event {ev.type}@{ev.step}: journey "{journey.id}" has no step "{ev.step}"')
