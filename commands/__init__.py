@@ -28,6 +28,8 @@ _NAMES = [
     "analyze",
     "contacts",
     "scores",
+    "contacts",
+    "scores",
 ]
 
 COMMAND_MODULES: list[ModuleType] = [importlib.import_module(f"commands.{n}") for n in _NAMES]

@@ -7,6 +7,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 from store import schema
+from store.bulk_import import BulkImportMixin
 from store.db import make_engine, resolve_url
 from store.gdpr import GdprMixin
 from store.journeys import JourneysMixin
@@ -17,7 +18,7 @@ from store.records import StoreError
 from store.suppression import load_suppression_key
 
 
-class Store(GdprMixin, JourneysMixin, MarketingStateMixin, ScoreLogMixin):
+class Store(GdprMixin, JourneysMixin, MarketingStateMixin, ScoreLogMixin, BulkImportMixin):
     """Synchronous; call it from async code through `asyncio.to_thread`. Thread-safe (pooled engine)."""
 
     def __init__(self, url: str) -> None:

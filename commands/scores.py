@@ -1,0 +1,52 @@
+"""`python cli.py scores rebuild|decay|show`: lead scores from the event log (journeys/scoring.yaml)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("scores", help="lead scores: rebuild from the event log, apply decay, show")
+    sub = p.add_subparsers(dest="scores_command", required=True, metavar="ACTION")
+    for name, text in (
+        ("rebuild", "recompute scores from the event log with the current scoring.yaml (what live scoring gives)"),
+        ("decay", "apply the decay periods that have ended (decay is otherwise applied before a contact's next event)"),
+        ("show", "a contact's scores, temperatures and score history"),
+    ):
+        q = sub.add_parser(name, help=text, description=text)
+        q.add_argument("--contact", type=int, required=name == "show", metavar="ID", help="one contact (default: all)")
+        q.add_argument("--scoring", default=None, metavar="FILE", help="default: journeys/scoring.yaml")
+        q.add_argument("--db", help="database URL (default: NURTURE_DB_URL or ./.data/nurture.db)")
+        q.set_defaults(func=run, action=name)
+
+
+def run(args: argparse.Namespace) -> int:
+    from datetime import datetime, timezone
+    from pathlib import Path
+
+    from marketing.config_file import ConfigError
+    from marketing.hooks import journeys_dir
+    from marketing.scoring import decay, rebuild
+    from marketing.scoring_model import FILE_NAME, load_scoring
+    from store import Store, StoreError
+
+    try:
+        model = load_scoring(Path(args.scoring) if args.scoring else journeys_dir() / FILE_NAME)
+        with Store.open(args.db) as store:
+            ids = [args.contact] if args.contact is not None else store.contact_ids()
+            if args.action == "show":
+                scores = store.get_scores(args.contact)
+                for level, points in scores.items():
+                    print(f"{level:30} {points:6}  {model.temperature(level, points)}")
+                for h in store.score_history(args.contact):
+                    print(f"  {h.at:%Y-%m-%d %H:%M}  {h.level:20} {h.delta:+5} = {h.value:5}  {h.reason}")
+                return 0
+            now = datetime.now(timezone.utc)
+            changed = sum(bool(rebuild(store, model, cid) if args.action == "rebuild" else decay(store, model, cid, now))
+                          for cid in ids)
+    except (ConfigError, StoreError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"{args.action}: {len(ids)} contact(s), {changed} with score changes")
+    return 0
