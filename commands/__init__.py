@@ -28,8 +28,6 @@ _NAMES = [
     "analyze",
     "contacts",
     "scores",
-    "contacts",
-    "scores",
 ]
 
 COMMAND_MODULES: list[ModuleType] = [importlib.import_module(f"commands.{n}") for n in _NAMES]
