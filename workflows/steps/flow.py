@@ -41,8 +41,10 @@ async def split(run: Run, step: Split) -> str | None:
     name = chosen.name if chosen else "holdout"
     await run.local(c.RECORD_OUTCOME, c.OutcomeInput(ref=ref, outcome="split", detail={"variant": name}), type(None), f"split {step.id}: {name}")
     run.note(step, "variant", variant=name)
-    if chosen is None:
-        raise ExitRun("holdout")
+    if chosen is None:  # the holdout gets no treatment: it goes to the split's `next` (end by default)
+        if step.next is None:
+            raise ExitRun("holdout")
+        return step.next
     return chosen.next
 
 
