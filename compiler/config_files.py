@@ -31,6 +31,7 @@ CONFIG_VALIDATOR_MODULES: dict[str, str] = {
     "segments.yaml": "marketing.segments",
     "rules.yaml": "marketing.rules",
     "scoring.yaml": "marketing.scoring_model",
+    "stages.yaml": "marketing.stages",
 }
 
 
