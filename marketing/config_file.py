@@ -61,7 +61,11 @@ def load_doc(path: Path, schema_name: str, problems: Problems) -> LoadedDoc | No
                 if key not in allowed:
                     problems.add(doc.key_pos(where + (key,)), f'{_where(where)}: unknown key "{key}" (known: {", ".join(sorted(allowed))})')
             continue
-        problems.add(pos, f"{_where(where)}: {error.message}")
+        hint = error.schema.get("description") if isinstance(error.schema, dict) else None
+        if hint and error.validator in ("pattern", "not", "enum", "const"):
+            problems.add(pos, f"{_where(where)}: {error.instance!r} is invalid: {hint}")
+        else:
+            problems.add(pos, f"{_where(where)}: {error.message}")
     return None if problems else doc
 
 
