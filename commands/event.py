@@ -37,12 +37,12 @@ def run(args: argparse.Namespace) -> int:
     from deploy.runner import run_action
     from devstack.stack import deployed_journeys
     from engine.events import publish
-    from tracking.contact_ref import ref_from_text, resolve
+    from tracking.contact_ref import resolve_text
 
     event_type, data = parse_args(args)
 
     async def action(client, store) -> int:  # type: ignore[no-untyped-def]
-        contact_id = resolve(store, *ref_from_text(args.contact))
+        contact_id = resolve_text(store, args.contact)
         if contact_id is None:
             raise DeployError(f"no contact {args.contact!r} (give an id, an email or an external id)")
         journeys = deployed_journeys(store)

@@ -26,12 +26,16 @@ def parse_ref(value: Any) -> tuple[str, Any]:
     return key, ref
 
 
-def ref_from_text(text: str) -> tuple[str, Any]:
-    """A command-line CONTACT: digits = id, with '@' = email, anything else = external id."""
+def resolve_text(store, text: str) -> int | None:
+    """A command-line CONTACT: an id (digits), else an email (with '@'), else / then an external id."""
     text = text.strip()
     if text.isascii() and text.isdigit():
-        return "id", int(text)
-    return ("email", text) if "@" in text else ("external_id", text)
+        return resolve(store, "id", int(text))
+    if "@" in text:
+        found = resolve(store, "email", text)
+        if found is not None:
+            return found
+    return resolve(store, "external_id", text) if text else None
 
 
 def resolve(store, key: str, ref: Any) -> int | None:
