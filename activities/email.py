@@ -85,7 +85,7 @@ async def send_email(deps: Deps, inp: SendInput) -> SendResult:
     try:
         await deliver(deps.smtp, built.message, envelope_from, [cleared.address], transmitting)
     except TemporaryFailure as exc:
-        await asyncio.to_thread(store.ledger_set_status, inp.ref.key, "claimed", str(exc)[:200])
+        await asyncio.to_thread(store.ledger_set_status, inp.ref.key, "claimed", exc.reply[:200])
         raise ApplicationError(f"temporary SMTP failure: {exc}", type="SmtpTemporary") from None
     except PermanentFailure as exc:
         return await asyncio.to_thread(_bounced, deps, inp, cleared.address, built.message_id, exc)

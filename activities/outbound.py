@@ -59,7 +59,7 @@ async def notify(deps: Deps, inp: NotifyInput) -> SendResult:
     try:
         await deliver(deps.smtp, built.message, parseaddr(deps.sender)[1], recipients, transmitting)
     except TemporaryFailure as exc:
-        await asyncio.to_thread(deps.store.ledger_set_status, inp.ref.key, "claimed", str(exc)[:200])
+        await asyncio.to_thread(deps.store.ledger_set_status, inp.ref.key, "claimed", exc.reply[:200])
         raise ApplicationError(f"temporary SMTP failure: {exc}", type="SmtpTemporary") from None
     except PermanentFailure as exc:
         await asyncio.to_thread(deps.store.ledger_set_status, inp.ref.key, "failed", str(exc))

@@ -19,7 +19,13 @@ _ENHANCED = re.compile(r"\b([245]\.\d{1,3}\.\d{1,3})\b")
 
 
 class TemporaryFailure(Exception):
-    """4xx or a connection problem before DATA: nothing was delivered; retry later."""
+    """4xx or a connection problem before DATA: nothing was delivered; retry later.
+    Its text holds codes only (it ends up in workflow history, where no address may go);
+    the server's full reply is kept in `.reply` for the ledger."""
+
+    def __init__(self, summary: str, reply: str = "") -> None:
+        super().__init__(summary)
+        self.reply = reply
 
 
 class PermanentFailure(Exception):
@@ -48,7 +54,7 @@ def _enhanced(text: str) -> str:
 
 def _raise_for(code: int, text: str) -> None:
     if 400 <= code < 500:
-        raise TemporaryFailure(f"{code} {text}")
+        raise TemporaryFailure(f"SMTP {code} {_enhanced(text)}".strip(), reply=f"{code} {text}")
     if code >= 500:
         raise PermanentFailure(code, _enhanced(text), text)
 
@@ -88,9 +94,9 @@ async def deliver(
         _raise_for(response.code, response.message)
     except aiosmtplib.SMTPResponseException as exc:
         _raise_for(exc.code, exc.message)
-        raise TemporaryFailure(str(exc)) from exc
+        raise TemporaryFailure(f"SMTP {exc.code}", reply=str(exc)) from exc
     except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
-        raise TemporaryFailure(f"{type(exc).__name__}: {exc}") from exc
+        raise TemporaryFailure(type(exc).__name__, reply=str(exc)) from exc
     finally:
         if client.is_connected:
             try:
