@@ -11,7 +11,8 @@ from typing import Any
 from activities.consent import decide
 from activities.contracts import SendInput, SendResult
 from activities.deps import Deps
-from activities.timing import end_of_quiet_hours, step_now, zone
+from activities.quiet_hours import NoSendWindow, postpone_until
+from activities.timing import step_now, zone
 
 # ledger states meaning "this visit already went out (or may have)": never send again
 ALREADY = ("sent", "transmitting", "uncertain")
@@ -70,10 +71,13 @@ def check(deps: Deps, inp: SendInput, channel: str, now: datetime | None = None)
         return SendResult("skipped", reason=decision.reason)
     now = now or step_now(inp.ref.at)
     tz_name = contact_timezone(contact, inp.timezone)
-    if inp.quiet_hours:
-        end = end_of_quiet_hours(now, zone(tz_name, inp.timezone), *inp.quiet_hours)
-        if end is not None:
-            return SendResult("postponed", reason="quiet_hours", retry_at=end.isoformat())
+    try:  # the journey's quiet hours and the channel's send window for the contact's region
+        wait = postpone_until(contact, channel, now, zone(tz_name, inp.timezone), inp.quiet_hours,
+                              deps.sending, deps.sms.default_region)
+    except NoSendWindow:
+        return SendResult("skipped", reason="no_send_window")
+    if wait is not None:
+        return SendResult("postponed", reason=wait[1], retry_at=wait[0].isoformat())
     if inp.frequency_cap:
         limit, per_s = inp.frequency_cap
         since = now - timedelta(seconds=per_s)

@@ -22,12 +22,13 @@ ConfigValidator = Callable[[Path], list[Diagnostic]]
 
 CONFIG_VALIDATORS: dict[str, ConfigValidator] = {}
 CONFIG_FILE_NAMES: frozenset[str] = frozenset(
-    {"scoring.yaml", "stages.yaml", "segments.yaml", "rules.yaml", "consent.yaml"}
+    {"scoring.yaml", "stages.yaml", "segments.yaml", "rules.yaml", "consent.yaml", "sending.yaml"}
 )
 
 
 CONFIG_VALIDATOR_MODULES: dict[str, str] = {
     "consent.yaml": "compiler.consent_model",
+    "sending.yaml": "compiler.sending_model",
     "segments.yaml": "marketing.segments",
     "rules.yaml": "marketing.rules",
     "scoring.yaml": "marketing.scoring_model",

@@ -1,0 +1,144 @@
+"""Send windows per channel and region (`journeys/sending.yaml`, schema `schemas/sending.schema.json`).
+
+A compliance layer under every journey's own `policy.quiet_hours`: e.g. SMS only 08:00-21:00
+local time everywhere, and stricter windows by country code. Plain data, no I/O beyond loading.
+
+Public API:
+    load_sending_rules(path) -> SendingRules        (raises SendingRulesError)
+    default_sending_rules() -> SendingRules          (journeys/sending.yaml, or NURTURE_SENDING_FILE;
+                                                      the built-in defaults when neither exists)
+    validate_sending_file(path) -> [Diagnostic]      (registered for `cli.py validate`)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator
+
+from compiler.config_files import CONFIG_VALIDATORS
+from compiler.consent_model import _describe  # the positioned schema-error wording shared by config files
+from compiler.diagnostics import Diagnostic, Problems
+from compiler.ir import WEEKDAYS
+from compiler.schema_check import SCHEMA_DIR
+from compiler.yaml_loader import LoadedDoc
+
+FILE_NAME = "sending.yaml"
+DEFAULT_PATH = Path("journeys") / FILE_NAME
+FILE_ENV = "NURTURE_SENDING_FILE"
+
+
+@dataclass(frozen=True)
+class SendWindow:
+    """Local wall-clock minutes [from_min, to_min) on `days` (0 = Monday)."""
+
+    from_min: int
+    to_min: int
+    days: tuple[int, ...] = (0, 1, 2, 3, 4, 5, 6)
+
+
+@dataclass(frozen=True)
+class SendingRules:
+    channels: dict[str, SendWindow] = field(default_factory=dict)
+    regions: dict[str, dict[str, SendWindow]] = field(default_factory=dict)
+
+    def window(self, channel: str, region: str | None) -> SendWindow | None:
+        """The region's window for the channel if it has one, else the channel's, else None."""
+        regional = self.regions.get((region or "").upper(), {})
+        return regional.get(channel) or self.channels.get(channel)
+
+
+# Used when no sending.yaml exists: the same as the shipped file (not legal advice).
+BUILTIN = SendingRules(
+    channels={"sms": SendWindow(8 * 60, 21 * 60)},
+    regions={"FR": {"sms": SendWindow(10 * 60, 20 * 60, (0, 1, 2, 3, 4, 5))}},
+)
+
+
+class SendingRulesError(ValueError):
+    """sending.yaml has mistakes; `diagnostics` says where and why."""
+
+    def __init__(self, diagnostics: list[Diagnostic]) -> None:
+        self.diagnostics = diagnostics
+        super().__init__("\n".join(str(d) for d in diagnostics))
+
+
+@lru_cache(maxsize=None)
+def _validator() -> Draft202012Validator:
+    schema = json.loads((SCHEMA_DIR / "sending.schema.json").read_text(encoding="utf-8"))
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema)
+
+
+def _minutes(clock: str) -> int:
+    hours, minutes = clock.split(":")
+    return int(hours) * 60 + int(minutes)
+
+
+def _window(doc: LoadedDoc, path: tuple[Any, ...], raw: dict[str, Any], problems: Problems) -> SendWindow:
+    window = SendWindow(
+        _minutes(raw["from"]), _minutes(raw["to"]),
+        tuple(sorted(WEEKDAYS.index(d) for d in raw.get("days", WEEKDAYS))),
+    )
+    if window.from_min >= window.to_min:
+        problems.add(doc.pos(path + ("to",)),
+                     f'{".".join(map(str, path))}: "to" ({raw["to"]}) must be after "from" ({raw["from"]}); '
+                     "a send window cannot cross midnight")
+    return window
+
+
+def _build(doc: LoadedDoc, problems: Problems) -> SendingRules:
+    data = doc.data
+    channels = {ch: _window(doc, ("channels", ch), raw, problems) for ch, raw in data["channels"].items()}
+    regions = {
+        region: {ch: _window(doc, ("regions", region, ch), raw, problems) for ch, raw in per.items()}
+        for region, per in (data.get("regions") or {}).items()
+    }
+    return SendingRules(channels=channels, regions=regions)
+
+
+def check_sending_file(path: str | Path) -> tuple[SendingRules | None, list[Diagnostic]]:
+    """The rules, or None and every mistake in the file."""
+    from compiler.compile import load_document
+
+    path = Path(path)
+    problems = Problems(str(path))
+    doc, _ = load_document(path, problems, "the file is empty; sending.yaml declares channels:")
+    if doc is None or problems:
+        return None, problems.sorted()
+    for error in _validator().iter_errors(doc.data):
+        _describe(doc, problems, error)
+    if problems:
+        return None, problems.sorted()
+    rules = _build(doc, problems)
+    return (None, problems.sorted()) if problems else (rules, [])
+
+
+def load_sending_rules(path: str | Path) -> SendingRules:
+    rules, errors = check_sending_file(path)
+    if rules is None:
+        raise SendingRulesError(errors)
+    return rules
+
+
+def default_sending_rules() -> SendingRules:
+    """NURTURE_SENDING_FILE, else ./journeys/sending.yaml, else BUILTIN (loaded once per process)."""
+    configured = os.environ.get(FILE_ENV)
+    return _cached(configured or (str(DEFAULT_PATH) if DEFAULT_PATH.is_file() else ""))
+
+
+@lru_cache(maxsize=8)
+def _cached(path: str) -> SendingRules:
+    return load_sending_rules(path) if path else BUILTIN
+
+
+def validate_sending_file(path: Path) -> list[Diagnostic]:
+    return check_sending_file(path)[1]
+
+
+CONFIG_VALIDATORS[FILE_NAME] = validate_sending_file
