@@ -64,6 +64,14 @@ class SendResult:
 
 
 @dataclass
+class ProfileInput:
+    """read_profile for a step that may use behavioural data under a profiling purpose."""
+
+    ref: StepRef
+    profiling: str  # the consent purpose (policy.consent.profiling)
+
+
+@dataclass
 class PlanWaitInput:
     contact_id: int
     now: str  # RFC 3339 (workflow time)

@@ -6,15 +6,21 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from activities.contracts import OutcomeInput, PlanWaitInput, PlanWaitResult, UpdateInput
+from activities.contracts import OutcomeInput, PlanWaitInput, PlanWaitResult, ProfileInput, UpdateInput
 from activities.deps import Deps
 from activities.send_gate import contact_timezone
 from activities.timing import next_in_window, parse_time, step_now, zone
 
 
-def read_profile(deps: Deps, contact_id: int) -> dict[str, Any]:
-    """Score, stage, tags, attributes, consent: ids and profile only, never contact details."""
-    return deps.store.read_profile(contact_id)
+def read_profile(deps: Deps, request: int | ProfileInput) -> dict[str, Any]:
+    """Score, stage, tags, attributes, consent: ids and profile only, never contact details.
+    Given a ProfileInput, behavioural fields need its profiling consent (activities.profiling)."""
+    if isinstance(request, int):
+        return deps.store.read_profile(request)
+    from activities.profiling import guard_profile
+
+    profile = deps.store.read_profile(request.ref.contact_id)
+    return guard_profile(deps.store, profile, request.ref, request.profiling)
 
 
 def update_profile(deps: Deps, inp: UpdateInput) -> dict[str, Any]:

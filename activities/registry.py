@@ -21,8 +21,8 @@ class JourneyActivities:
         self.deps = deps
 
     @activity.defn(name=c.READ_PROFILE)
-    async def read_profile(self, contact_id: int) -> dict[str, Any]:
-        return await asyncio.to_thread(profile.read_profile, self.deps, contact_id)
+    async def read_profile(self, request: c.ProfileInput | int) -> dict[str, Any]:
+        return await asyncio.to_thread(profile.read_profile, self.deps, request)
 
     @activity.defn(name=c.PLAN_WAIT)
     async def plan_wait(self, inp: c.PlanWaitInput) -> c.PlanWaitResult:

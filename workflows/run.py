@@ -136,10 +136,17 @@ class Run:
     async def fresh_profile(self) -> dict[str, Any]:
         if self.profile is None or self.profile_dirty:
             self.profile_dirty = False
-            profile = await self.local(c.READ_PROFILE, self.input.contact_id, dict, "read_profile")
+            profile = await self.local(c.READ_PROFILE, self.profile_request(), dict, "read_profile")
             self.set_profile(profile)
         assert self.profile is not None
         return self.profile
+
+    def profile_request(self) -> int | c.ProfileInput:
+        """The contact id; with the step's ref when the policy names a profiling purpose."""
+        purpose = self.journey.policy.purpose_for("profiling")
+        if purpose is None or self.current is None:
+            return self.input.contact_id
+        return c.ProfileInput(ref=self.ref(self.current), profiling=purpose)
 
     def set_profile(self, profile: dict[str, Any]) -> None:
         before = (self.profile or {}).get("consent") or {}
