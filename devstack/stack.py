@@ -60,6 +60,7 @@ def tracking_app(deps: Any, client: Any, *, sms_auth_token: str, task_queue: str
         api_tokens=api_tokens_from_text(os.environ.get(API_TOKENS_ENV, "")) or [DEV_API_TOKEN],
         twilio_auth_token=sms_auth_token, public_url=deps.tracking_url,
         journeys_provider=lambda: deployed_journeys(deps.store), task_queue=task_queue,
+        search_attributes=True,  # the dev server registers them at start
     )
 
 
