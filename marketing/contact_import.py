@@ -30,7 +30,7 @@ from store.bulk_import import ImportBatch
 
 SOURCES_ATTR = "_field_sources"
 MERGED_FIELDS = ("external_id", "email", "phone", "first_name", "last_name", "locale", "timezone")
-BATCH = 2000
+BATCH = 5000
 
 
 @dataclass
@@ -181,7 +181,7 @@ class _Importer:
             address = group.fields.get(name)
             if not address:
                 continue
-            digest = self.store.address_hash(channel, address)
+            digest = self.store.address_hash(channel, address, normalised=True)
             if any(r.do_not_contact for r in group.rows) and (channel, digest) not in self.suppressed:
                 self.suppressed.add((channel, digest))
                 batch.suppress.append({"channel": channel, "address_hash": digest, "reason": "dnc",

@@ -43,9 +43,9 @@ class SuppressionMixin(StoreBase):
     def normalise_address(channel: str, address: str) -> str:
         return normalise_address(channel, address)
 
-    def address_hash(self, channel: str, address: str) -> str:
-        """Hex HMAC-SHA256 of "channel:normalised address"."""
-        message = f"{channel}:{normalise_address(channel, address)}".encode()
+    def address_hash(self, channel: str, address: str, *, normalised: bool = False) -> str:
+        """Hex HMAC-SHA256 of "channel:normalised address" (`normalised=True`: already normalised, skip that)."""
+        message = f"{channel}:{address if normalised else normalise_address(channel, address)}".encode()
         return hmac.new(self._suppression_key, message, hashlib.sha256).hexdigest()
 
     def suppress(self, channel: str, address: str, *, reason: str, source: str) -> None:
@@ -57,6 +57,16 @@ class SuppressionMixin(StoreBase):
             stmt = self._insert(conn, schema.suppression).values(
                 channel=channel, address_hash=digest, reason=reason, source=source, at=utcnow())
             conn.execute(stmt.on_conflict_do_nothing(index_elements=["channel", "address_hash"]))
+
+    def lift_suppression(self, channel: str, address: str, *, only_reason: str) -> bool:
+        """Lift a suppression the person themselves can undo (an SMS STOP undone by START).
+        Only an entry with `only_reason` goes; bounces, complaints and do-not-contact stay."""
+        check_choice("reason", only_reason, REASONS)
+        digest = self.address_hash(channel, address)
+        with self._write() as conn:
+            deleted = conn.execute(schema.suppression.delete().where(
+                sp.channel == channel, sp.address_hash == digest, sp.reason == only_reason))
+            return deleted.rowcount == 1
 
     def suppression_reason(self, channel: str, address: str) -> str | None:
         """Why `address` is suppressed on `channel`, or None if it is not."""
