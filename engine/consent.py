@@ -35,6 +35,12 @@ def stop_sms(store, contact_id: int, phone: str, *, source: str, evidence: str |
     store.suppress("sms", phone, reason="stop", source=source)
 
 
+def start_sms(store, contact_id: int, phone: str, *, source: str, wording_version: str | None = None) -> None:
+    """An SMS START reply: marketing consent again and the STOP suppression lifted (nothing else)."""
+    grant(store, contact_id, "sms", "marketing", source=source, wording_version=wording_version)
+    store.lift_suppression("sms", phone, only_reason="stop")
+
+
 def _purposes(store, contact_id: int, channel: str) -> set[str]:
     summary: dict[str, Any] = store.read_profile(contact_id).get("consent_purposes", {})
     return set((summary.get(channel) or {}).keys())

@@ -127,6 +127,23 @@ async def test_start_regrants_sms_marketing_only(store, app):
     assert store.consent_state(cid, "sms", "product-updates").status == "withdrawn"
 
 
+async def test_start_after_stop_lifts_only_the_stop_suppression(store, app):
+    cid = seed(store)
+    phone = store.get_contact(cid).phone
+    async with http(app) as c:
+        for word in ("STOP", "START"):
+            params = inbound(word)
+            assert (await c.post("/sms/inbound", data=params, headers=signed("/sms/inbound", params))).status_code == 200
+    assert store.suppression_reason("sms", phone) is None
+    assert store.consent_state(cid, "sms", "marketing").status == "granted"
+    # a do-not-contact entry is not the person's to lift by text message
+    store.suppress("sms", phone, reason="dnc", source="Robinson list")
+    params = inbound("START")
+    async with http(app) as c:
+        await c.post("/sms/inbound", data=params, headers=signed("/sms/inbound", params))
+    assert store.suppression_reason("sms", phone) == "dnc"
+
+
 async def test_help_answers_with_help(store, app):
     cid = seed(store)
     params = inbound("help")

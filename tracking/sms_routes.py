@@ -93,7 +93,7 @@ def keyword(body: str) -> str:
 
 async def inbound(request: Request) -> Response:
     """POST /sms/inbound: STOP withdraws and suppresses, START re-grants marketing, HELP answers."""
-    from engine.consent import grant, stop_sms
+    from engine.consent import start_sms, stop_sms
 
     ctx: Tracking = request.app.state.tracking
     form = await signed_form(ctx, request)
@@ -111,7 +111,7 @@ async def inbound(request: Request) -> Response:
             await ctx.run(stop_sms, ctx.store, contact.id, phone, source=source, evidence=str(form.get("MessageSid", "")) or None)
             reply = STOP_REPLY.format(org=org)
         elif word in START_WORDS:
-            await ctx.run(grant, ctx.store, contact.id, "sms", "marketing", source=source,
+            await ctx.run(start_sms, ctx.store, contact.id, phone, source=source,
                           wording_version=ctx.consent_model.wording_version("marketing"))
             reply = START_REPLY.format(org=org)
         elif word in HELP_WORDS:
