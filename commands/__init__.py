@@ -28,6 +28,7 @@ _NAMES = [
     "analyze",
     "contacts",
     "scores",
+    "suppress",
 ]
 
 COMMAND_MODULES: list[ModuleType] = [importlib.import_module(f"commands.{n}") for n in _NAMES]

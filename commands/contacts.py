@@ -28,6 +28,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     imp.add_argument("--reject-report", metavar="FILE", help="write rejected rows here (CSV: row, column, reason)")
     imp.add_argument("--db", help="database URL (default: NURTURE_DB_URL or ./.data/nurture.db)")
     imp.set_defaults(func=run_import)
+    from commands.contacts_gdpr import add_gdpr_actions  # export, erase
+
+    add_gdpr_actions(sub)
 
 
 def _consents(items: list[str]) -> list[tuple[str, str]]:
