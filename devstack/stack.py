@@ -112,6 +112,10 @@ class DevStack:
         self.sms = stack.enter_context(SmsApiServer(port=c.sms_port))
         self.client = await self.server.connect()
         tracking_url = f"http://127.0.0.1:{c.tracking_port}"
+        # in-process code that configures itself from the environment (automation rules'
+        # notifications) must reach this stack's sinks, not the defaults
+        os.environ.update(NURTURE_SMTP_HOST="127.0.0.1", NURTURE_SMTP_PORT=str(self.smtp.port),
+                          NURTURE_TRACKING_URL=tracking_url)
         deps = Deps(
             store=self.store, signer=signer_from_env(),
             smtp=SmtpConfig(port=self.smtp.port),

@@ -30,6 +30,7 @@ class PublishContext:
     task_queue: str | None = None
     journeys: dict[str, Journey] | None = None
     search_attributes: bool = False
+    deps: Any = None  # activities.deps.Deps of the calling process, if it has one (SMTP, teams)
 
 
 # A hook may return, next to the aspects it changed, follow-ups: actions that need Temporal or
@@ -46,7 +47,7 @@ EVENT_HOOKS: list[EventHook] = []
 # marketing.hooks.install_hooks(...). A process that publishes first gets the defaults: once,
 # `ensure_hooks` calls install_default() of each module below (it loads journeys/*.yaml and
 # does nothing if its hooks were installed already). An explicit list, no discovery.
-DEFAULT_HOOK_MODULES: list[str] = ["marketing.hooks"]
+DEFAULT_HOOK_MODULES: list[str] = ["marketing.hooks", "marketing.rules"]
 _defaults_done = False
 
 
@@ -79,6 +80,7 @@ async def publish(
     journeys: dict[str, Journey] | None = None,
     task_queue: str | None = None,
     search_attributes: bool = False,
+    deps: Any = None,
 ) -> Published:
     data = dict(data or {})
     if likely_bot:
@@ -90,7 +92,7 @@ async def publish(
     for hook in EVENT_HOOKS:
         for item in hook(store, contact_id, event_type, data):
             (result.changed.append if isinstance(item, str) else follow_ups.append)(item)
-    context = PublishContext(event_id, event_type, data, task_queue, journeys, search_attributes)
+    context = PublishContext(event_id, event_type, data, task_queue, journeys, search_attributes, deps)
     for follow_up in follow_ups:
         result.changed.extend(await follow_up(client, store, contact_id, context))
     signal = JourneyEvent(type=event_type, message_id=message_id, event_id=event_id, likely_bot=likely_bot)

@@ -291,7 +291,7 @@ class Simulation:
             consent_actions.confirm(self.store, contact_id, "email", "marketing", source="simulation")
         changed = ev.type in ("email.unsubscribed", "sms.replied", "consent.confirmed")
         await publish(self.env.client, self.store, contact_id, ev.type, data=ev.data, message_id=message_id,
-                      likely_bot=ev.likely_bot)
+                      likely_bot=ev.likely_bot, deps=self.deps, task_queue=self.task_queue)
         if changed:
             from engine.events import profile_changed
 

@@ -56,7 +56,7 @@ async def notify_action(hook: Any, rule: Rule, action: Action, client: Any, stor
         return "template_missing"
     inp = NotifyInput(ref=_ref(rule, action, contact_id, context), to=action.args["to"],
                       template_name=action.args["template"], templates=templates)
-    result = await notify(hook.deps(store), inp)
+    result = await notify(context.deps or hook.deps(store), inp)
     return "" if result.status == "sent" else result.reason or result.status
 
 
@@ -65,7 +65,7 @@ async def webhook_action(hook: Any, rule: Rule, action: Action, client: Any, sto
 
     inp = WebhookInput(ref=_ref(rule, action, contact_id, context), url=action.args["url"],
                        method=action.args.get("method", "POST"), body=action.args.get("body"), purpose=None)
-    result = await call_webhook(hook.deps(store), inp)
+    result = await call_webhook(context.deps or hook.deps(store), inp)
     return "" if result.status == "sent" else result.reason or result.status
 
 
