@@ -35,6 +35,8 @@ def run(args: argparse.Namespace) -> int:
         model = load_scoring(Path(args.scoring) if args.scoring else journeys_dir() / FILE_NAME)
         with Store.open(args.db) as store:
             ids = [args.contact] if args.contact is not None else store.contact_ids()
+            if args.contact is not None and store.get_contact(args.contact) is None:
+                raise StoreError(f"no contact with id {args.contact}")
             if args.action == "show":
                 scores = store.get_scores(args.contact)
                 for level, points in scores.items():

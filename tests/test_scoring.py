@@ -13,6 +13,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from devstack import binaries
 
+from engine import events
 from engine.events import EVENT_HOOKS, publish
 from marketing.hooks import install_hooks
 from marketing.scoring import decay, rebuild, scoring_hook
@@ -43,6 +44,12 @@ async def temporal_client() -> AsyncIterator[Client]:
         yield env.client
 
 
+def isolate_hooks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only the hooks a test installs: no other defaults (automation rules) load lazily."""
+    monkeypatch.setattr(events, "DEFAULT_HOOK_MODULES", [])
+    EVENT_HOOKS.clear()
+
+
 @pytest.fixture
 def model(tmp_path: Path) -> ScoringModel:
     path = tmp_path / "scoring.yaml"
@@ -51,8 +58,9 @@ def model(tmp_path: Path) -> ScoringModel:
 
 
 @pytest.fixture
-def hooks(model: ScoringModel) -> Iterator[None]:
+def hooks(model: ScoringModel, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     saved = list(EVENT_HOOKS)
+    isolate_hooks(monkeypatch)
     install_hooks(model, None)
     yield
     EVENT_HOOKS[:] = saved

@@ -15,15 +15,16 @@ from marketing.hooks import install_hooks, load_models
 from marketing.stages import StagesModel, load_stages, validate_stages_file
 from store import Store
 from tests.journey_builder import journey
-from tests.test_scoring import temporal_client  # noqa: F401  (fixture)
+from tests.test_scoring import isolate_hooks, temporal_client  # noqa: F401  (fixture)
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
-def shipped() -> Iterator[StagesModel]:
+def shipped(monkeypatch: pytest.MonkeyPatch) -> Iterator[StagesModel]:
     """The shipped scoring.yaml and stages.yaml, installed as the event hooks."""
     saved = list(EVENT_HOOKS)
+    isolate_hooks(monkeypatch)
     scoring, stages = load_models(ROOT / "journeys")
     assert scoring is not None and stages is not None
     install_hooks(scoring, stages)
