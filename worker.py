@@ -60,6 +60,10 @@ async def connect() -> Client:
 
     config = ClientConfig.load_client_connect_config()
     config.setdefault("target_host", os.environ.get("TEMPORAL_ADDRESS", "127.0.0.1:7233"))
+    if os.environ.get("NURTURE_CODEC") == "1":  # encrypted payloads, one key per contact (codec/)
+        from codec import data_converter_from_env
+
+        config["data_converter"] = data_converter_from_env()
     return await Client.connect(**config)
 
 

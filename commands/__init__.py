@@ -29,6 +29,7 @@ _NAMES = [
     "contacts",
     "scores",
     "suppress",
+    "codec_server",
 ]
 
 COMMAND_MODULES: list[ModuleType] = [importlib.import_module(f"commands.{n}") for n in _NAMES]

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
@@ -112,7 +112,9 @@ def format_offset(seconds: float) -> str:
 class Simulation:
     """`async with Simulation() as sim: out = await sim.run(journey, contact_spec, events)`."""
 
-    def __init__(self, *, workdir: str | Path | None = None) -> None:
+    def __init__(self, *, workdir: str | Path | None = None, converter: Callable[[Any], Any] | None = None) -> None:
+        """`converter(store)`: the client's DataConverter (e.g. codec.data_converter), default Temporal's."""
+        self._converter = converter
         self._stack = AsyncExitStack()
         self._workdir = workdir
         self.env: WorkflowEnvironment | None = None
@@ -134,7 +136,10 @@ class Simulation:
         self.smtp = stack.enter_context(SmtpSink())
         self.sms = stack.enter_context(SmsApiServer())
         self.env = await stack.enter_async_context(
-            await WorkflowEnvironment.start_time_skipping(test_server_existing_path=test_server())
+            await WorkflowEnvironment.start_time_skipping(
+                test_server_existing_path=test_server(),
+                **({"data_converter": self._converter(self.store)} if self._converter else {}),
+            )
         )
         self.deps = Deps(
             store=self.store,

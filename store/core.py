@@ -8,6 +8,7 @@ from sqlalchemy.exc import OperationalError
 
 from store import schema
 from store.bulk_import import BulkImportMixin
+from store.codec_keys import CodecKeysMixin
 from store.db import make_engine, resolve_url
 from store.gdpr import GdprMixin
 from store.journeys import JourneysMixin
@@ -18,7 +19,7 @@ from store.records import StoreError
 from store.suppression import load_suppression_key
 
 
-class Store(GdprMixin, JourneysMixin, MarketingStateMixin, ScoreLogMixin, BulkImportMixin):
+class Store(GdprMixin, JourneysMixin, MarketingStateMixin, ScoreLogMixin, BulkImportMixin, CodecKeysMixin):
     """Synchronous; call it from async code through `asyncio.to_thread`. Thread-safe (pooled engine)."""
 
     def __init__(self, url: str) -> None:

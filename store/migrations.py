@@ -17,6 +17,7 @@ from sqlalchemy import Connection, inspect, select, text
 
 from store import schema
 from store.db import utcnow
+from store.codec_keys import create_codec_keys_table
 from store.marketing_state import create_marketing_tables
 
 APPEND_ONLY_MESSAGE = "consent_events is append-only: rows can only be removed by erasing the contact"
@@ -99,6 +100,7 @@ STEPS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (2, "append-only consent log and final erasure (triggers)", _append_only_guards),
     (3, "marketing state: segment membership, rule score marks", create_marketing_tables),
     (4, "enrolment outcomes", _enrolment_outcomes),
+    (5, "payload codec keys (one per contact, wrapped)", create_codec_keys_table),
 ]
 
 
