@@ -12,6 +12,9 @@ class PortInUse(OSError):
 
 def is_free(port: int, host: str = "127.0.0.1") -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        # as servers do (Go, asyncio): connections in TIME_WAIT from a stopped server do not
+        # make the port busy; a listening socket still does
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind((host, port))
         except OSError:

@@ -1,0 +1,33 @@
+"""Fixtures of the reliability suite: real processes (dev server, worker, SMTP sink) per test.
+
+`slow` tests (the 10,000-file fuzz) run only with NURTURE_SLOW=1; CI runs the rest."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bench.harness import Rig
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "slow: long runs, only with NURTURE_SLOW=1 (not in CI)")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if os.environ.get("NURTURE_SLOW"):
+        return
+    skip = pytest.mark.skip(reason="slow: set NURTURE_SLOW=1 to run")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture
+async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
+    """A file-backed dev server, an SMTP sink and a SQLite store; workers are started by the test."""
+    async with Rig(tmp_path / "rig") as r:
+        yield r
