@@ -68,8 +68,12 @@ async def connect() -> Client:
 
 
 async def serve(task_queue: str = TASK_QUEUE) -> None:
+    from marketing.hooks import temperature_thresholds
+
     client = await connect()
-    worker = create_worker(client, Deps.from_env(), task_queue=task_queue)
+    deps = Deps.from_env()
+    deps.temperature_thresholds = temperature_thresholds()
+    worker = create_worker(client, deps, task_queue=task_queue)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -46,6 +46,7 @@ class Deps:
     teams: dict[str, list[str]] = field(default_factory=dict)  # notify: team -> addresses
     require_confirmed: frozenset[str] = frozenset()  # channels needing double opt-in
     webhook_timeout: float = 10.0
+    temperature_thresholds: tuple[int, int] = (40, 70)  # warm, hot: from journeys/scoring.yaml
     sending: Any = None  # compiler.sending_model.SendingRules; None: journeys/sending.yaml (NURTURE_SENDING_FILE)
 
     @classmethod

@@ -16,10 +16,10 @@ def read_profile(deps: Deps, request: int | ProfileInput) -> dict[str, Any]:
     """Score, stage, tags, attributes, consent: ids and profile only, never contact details.
     Given a ProfileInput, behavioural fields need its profiling consent (activities.profiling)."""
     if isinstance(request, int):
-        return deps.store.read_profile(request)
+        return deps.store.read_profile(request, thresholds=deps.temperature_thresholds)
     from activities.profiling import guard_profile
 
-    profile = deps.store.read_profile(request.ref.contact_id)
+    profile = deps.store.read_profile(request.ref.contact_id, thresholds=deps.temperature_thresholds)
     return guard_profile(deps.store, profile, request.ref, request.profiling)
 
 
@@ -45,7 +45,7 @@ def update_profile(deps: Deps, inp: UpdateInput) -> dict[str, Any]:
         if inp.attributes:
             store.set_attributes(ref.contact_id, inp.attributes)
         store.ledger_set_status(ref.key, "sent")
-    return store.read_profile(ref.contact_id)
+    return store.read_profile(ref.contact_id, thresholds=deps.temperature_thresholds)
 
 
 def plan_wait(deps: Deps, inp: PlanWaitInput) -> PlanWaitResult:

@@ -90,7 +90,7 @@ def check(deps: Deps, inp: SendInput, channel: str, now: datetime | None = None)
 
 def template_context(deps: Deps, inp: SendInput | Any, journey_title: str = "") -> dict[str, Any]:
     """What a template sees: the contact and profile (from the store) plus the run's ids."""
-    context = dict(deps.store.template_context(inp.ref.contact_id))
+    context = dict(deps.store.template_context(inp.ref.contact_id, thresholds=deps.temperature_thresholds))
     context["journey"] = {"id": inp.ref.journey_id, "title": journey_title}
     context["step"] = {"id": inp.ref.step_id}
     return context

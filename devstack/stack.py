@@ -95,6 +95,7 @@ class DevStack:
 
     async def _start(self) -> None:
         from activities.deps import Deps, SmsConfig, SmtpConfig
+        from marketing.hooks import temperature_thresholds
         from devstack.sms_api import SmsApiServer
         from devstack.smtp_sink import SmtpSink
         from store import Store
@@ -122,6 +123,7 @@ class DevStack:
             sms=SmsConfig(base_url=self.sms.url, account_sid=self.sms.state.account_sid,
                            auth_token=self.sms.state.auth_token, status_callback=f"{tracking_url}/sms/status"),
             tracking_url=tracking_url,
+            temperature_thresholds=temperature_thresholds(),
         )
         app = tracking_app(deps, self.client, sms_auth_token=self.sms.state.auth_token, task_queue=c.task_queue)
         if app is not None:

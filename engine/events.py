@@ -18,6 +18,8 @@ from workflows.run_types import SIGNAL_EVENT, SIGNAL_PROFILE_CHANGED, JourneyEve
 
 log = logging.getLogger(__name__)
 
+SCORE_CHANGED = "score.changed"  # emitted by publish after any event changed the score
+
 
 
 @dataclass(frozen=True)
@@ -95,6 +97,13 @@ async def publish(
     context = PublishContext(event_id, event_type, data, task_queue, journeys, search_attributes, deps)
     for follow_up in follow_ups:
         result.changed.extend(await follow_up(client, store, contact_id, context))
+    if "score" in result.changed and event_type != SCORE_CHANGED:
+        # journeys and rules may enter on the score itself (e.g. sales hand-off)
+        score = store.read_profile(contact_id)["score"]
+        inner = await publish(client, store, contact_id, SCORE_CHANGED, data={"score": score, "cause": event_id},
+                              journeys=journeys, task_queue=task_queue, search_attributes=search_attributes,
+                              deps=deps)
+        result.enrolled.extend(inner.enrolled)
     signal = JourneyEvent(type=event_type, message_id=message_id, event_id=event_id, likely_bot=likely_bot)
     for workflow_id in store.running_workflow_ids(contact_id):
         handle = client.get_workflow_handle(workflow_id)

@@ -101,6 +101,13 @@ def _relative_times(attributes: dict[str, Any], now: datetime | None) -> dict[st
     return out
 
 
+def _thresholds() -> tuple[int, int]:
+    """The scoring model's temperature thresholds (journeys/scoring.yaml), as the worker uses."""
+    from marketing.hooks import temperature_thresholds
+
+    return temperature_thresholds()
+
+
 def format_offset(seconds: float) -> str:
     s = int(seconds)
     d, s = divmod(s, 86400)
@@ -148,6 +155,7 @@ class Simulation:
             sms=SmsConfig(base_url=self.sms.url, account_sid=self.sms.state.account_sid, auth_token=self.sms.state.auth_token),
             tracking_url="http://127.0.0.1:8000",
             teams={"sales": ["sales@nurture.local"]},
+            temperature_thresholds=_thresholds(),
         )
         await stack.enter_async_context(create_worker(self.env.client, self.deps, task_queue=self.task_queue))
         return self

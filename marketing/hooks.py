@@ -48,3 +48,9 @@ def install_default() -> None:
     """Install from the journeys folder unless someone already installed hooks."""
     if not _installed:
         install_hooks(*load_models())
+
+
+def temperature_thresholds(folder: Path | None = None) -> tuple[int, int]:
+    """(warm, hot) of the global score from scoring.yaml, for profiles that journeys read."""
+    path = (folder or journeys_dir()) / SCORING_FILE
+    return load_scoring(path).thresholds if path.is_file() else ScoringModel(rules=()).thresholds
