@@ -70,11 +70,16 @@ def two_emails(folder: Path, pause: str = "1s") -> Journey:
     return compile_text(folder, "two-emails", text, ["first", "second"])
 
 
+FIRST_NAME = "Xenobia"  # every contact's (fake) name and phone, easy to look for in histories
+PHONE_PREFIX = "+3461170"
+
+
 def make_contacts(store: Any, n: int, prefix: str = "c", consent: bool = True) -> list[int]:
     """`n` contacts with fake example.com addresses and (by default) email marketing consent."""
     ids = []
     for i in range(n):
-        cid = store.create_contact(email=f"{prefix}{i}@example.com", first_name=f"P{i}")
+        cid = store.create_contact(email=f"{prefix}{i}@example.com", first_name=FIRST_NAME,
+                                   last_name=f"Quill{prefix}{i}", phone=f"{PHONE_PREFIX}{i:04d}")
         if consent:
             store.record_consent(cid, "email", "marketing", "granted", source="bench")
         ids.append(cid)

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from bench.harness import Rig
+from bench.harness import FIRST_NAME, PHONE_PREFIX, Rig
+from tests.reliability.pii import scan_server
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -28,6 +29,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.fixture
 async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
-    """A file-backed dev server, an SMTP sink and a SQLite store; workers are started by the test."""
+    """A file-backed dev server, an SMTP sink and a SQLite store; workers are started by the test.
+    Afterwards every history on the server is scanned for personal data."""
     async with Rig(tmp_path / "rig") as r:
         yield r
+        scanned, problems = await scan_server(r.client, (FIRST_NAME, "Quill"), (f"{PHONE_PREFIX}0000",))
+        assert scanned > 0, "the scan found no histories"
+        assert not problems, f"personal data in {len(problems)} of {scanned} histories: {problems[:3]}"
