@@ -46,7 +46,8 @@ def read_addresses(path: Path, channel: str, column: str | None = None) -> Itera
     has a delimiter, else one address per line (blank lines and # comments skipped)."""
     text = _open(path)
     first = text.splitlines()[0] if text.strip() else ""
-    if column is None and not any(d in first for d in ",;\t"):
+    header_only = first.strip().lower() in {n for names in COLUMNS.values() for n in names}
+    if column is None and not header_only and not any(d in first for d in ",;\t"):
         for number, raw in enumerate(text.splitlines(), start=1):
             if raw.strip() and not raw.lstrip().startswith("#"):
                 yield number, raw.strip()
