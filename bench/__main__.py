@@ -8,8 +8,12 @@ import sys
 from pathlib import Path
 
 
+HELPERS = {"harness", "baselines"}  # shared code, not benchmarks
+
+
 def main() -> int:
-    names = sorted(m.name for m in pkgutil.iter_modules([str(Path(__file__).parent)]) if not m.name.startswith("_"))
+    names = sorted(m.name for m in pkgutil.iter_modules([str(Path(__file__).parent)])
+                   if not m.name.startswith("_") and m.name not in HELPERS)
     if len(sys.argv) < 2 or sys.argv[1] not in names:
         print(f"usage: python -m bench NAME [args...]; NAME is one of: {', '.join(names)}", file=sys.stderr)
         return 2

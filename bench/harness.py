@@ -110,11 +110,11 @@ async def enrol_all(client: Client, store: Any, journey: Journey, ids: list[int]
     return await gather_limited(ids, one, limit)
 
 
-async def result_of(client: Client, workflow_id: str, deadline: float) -> Any:
+async def result_of(client: Client, workflow_id: str, deadline: float, result_type: type = RunResult) -> Any:
     """The run's result, retrying through server restarts until `deadline` (monotonic)."""
     while True:
         try:
-            return await client.get_workflow_handle(workflow_id, result_type=RunResult).result()
+            return await client.get_workflow_handle(workflow_id, result_type=result_type).result()
         except WorkflowFailureError as exc:
             return exc
         except RPCError:
@@ -123,11 +123,11 @@ async def result_of(client: Client, workflow_id: str, deadline: float) -> Any:
             await asyncio.sleep(0.5)
 
 
-async def wait_all(client: Client, workflow_ids: list[str], timeout: float) -> list[Any]:
+async def wait_all(client: Client, workflow_ids: list[str], timeout: float, result_type: type = RunResult) -> list[Any]:
     """Every run's result (or its WorkflowFailureError); TimeoutError after `timeout` s."""
     deadline = time.monotonic() + timeout
     return await asyncio.wait_for(
-        gather_limited(workflow_ids, lambda w: result_of(client, w, deadline), limit=64), timeout
+        gather_limited(workflow_ids, lambda w: result_of(client, w, deadline, result_type), limit=64), timeout
     )
 
 
