@@ -25,7 +25,7 @@ def run(args: argparse.Namespace) -> int:
     from datetime import datetime, timezone
     from pathlib import Path
 
-    from marketing.config_file import ConfigError
+    from compiler.config_file import ConfigError
     from marketing.hooks import journeys_dir
     from marketing.scoring import decay, rebuild
     from marketing.scoring_model import FILE_NAME, load_scoring

@@ -14,7 +14,7 @@ def add_db(p: argparse.ArgumentParser) -> None:
 
 def with_store(args: argparse.Namespace, body: Callable[[Any], int], errors: tuple[type[Exception], ...] = ()) -> int:
     """Open the store, run `body(store)`, and turn the expected errors into one clear line."""
-    from marketing.config_file import ConfigError
+    from compiler.config_file import ConfigError
     from store import Store, StoreError
 
     try:

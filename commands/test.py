@@ -33,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
 
     from commands.journey_arg import load_journey
     from engine.scenarios import load_scenarios, run_scenarios
-    from marketing.config_file import ConfigError
+    from compiler.config_file import ConfigError
 
     scenarios, errors = [], []
     for file in scenario_files(args.paths):

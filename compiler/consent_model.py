@@ -7,27 +7,21 @@ strict positioned YAML loader, so every mistake is reported as `file:line:col: m
 Public API:
     load_consent_model(path) -> ConsentModel          (raises ConsentModelError)
     check_consent_model(path) -> (ConsentModel | None, [Diagnostic])
-    validate_consent_file(path) -> [Diagnostic]       (registered for `cli.py validate`)
+    (registered with `cli.py validate` through compiler.config_files)
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
-from typing import Any
-
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError
 
 from compiler.conditions import did_you_mean
+from compiler.config_file import ConfigError, check_config, validate_with
 from compiler.config_files import CONFIG_VALIDATORS
 from compiler.diagnostics import Diagnostic, Problems
-from compiler.schema_check import SCHEMA_DIR
-from compiler.yaml_loader import LoadedDoc, load_yaml
+from compiler.yaml_loader import LoadedDoc
 
-CONSENT_SCHEMA = SCHEMA_DIR / "consent.schema.json"
+SCHEMA_NAME = "consent"
 DEFAULT_PATH = Path("journeys") / "consent.yaml"
 FILE_NAME = "consent.yaml"
 
@@ -71,57 +65,8 @@ class ConsentModel:
         return found.version if found else None
 
 
-class ConsentModelError(Exception):
+class ConsentModelError(ConfigError):
     """The consent model file has mistakes; `diagnostics` says where and why."""
-
-    def __init__(self, diagnostics: list[Diagnostic]) -> None:
-        self.diagnostics = diagnostics
-        super().__init__("\n".join(str(d) for d in diagnostics))
-
-
-@lru_cache(maxsize=None)
-def consent_validator() -> Draft202012Validator:
-    schema = json.loads(CONSENT_SCHEMA.read_text(encoding="utf-8"))
-    Draft202012Validator.check_schema(schema)
-    return Draft202012Validator(schema)
-
-
-def _label(path: tuple[Any, ...]) -> str:
-    return ".".join(str(p) for p in path) or "the consent model"
-
-
-def _schema_errors(doc: LoadedDoc, problems: Problems) -> None:
-    for error in consent_validator().iter_errors(doc.data):
-        _describe(doc, problems, error)
-
-
-def _describe(doc: LoadedDoc, problems: Problems, error: ValidationError) -> None:
-    path, inst, schema = tuple(error.absolute_path), error.instance, error.schema
-    label, custom = _label(path), schema.get("errorMessage") if isinstance(schema, dict) else None
-    if error.validator == "additionalProperties" and isinstance(inst, dict):
-        allowed = sorted(schema.get("properties", {}))
-        for key in (k for k in inst if k not in allowed):
-            where = f" in {label}" if path else ""
-            problems.add(doc.key_pos(path + (key,)), f'unknown key "{key}"{where}{did_you_mean(key, allowed)}')
-    elif error.validator == "required":
-        for key in (k for k in error.validator_value if k not in inst):
-            problems.add(doc.pos(path), f'{label}: missing key "{key}"')
-    elif error.validator in ("propertyNames", "pattern") and _is_key(doc, path, inst):
-        problems.add(doc.key_pos(path + (inst,)), f'{label}: name "{inst}" is invalid: {custom or error.message}')
-    elif error.validator == "enum":
-        choices = [str(v) for v in error.validator_value]
-        hint = did_you_mean(str(inst), choices)
-        problems.add(doc.pos(path), f'{label} "{inst}" is not one of {", ".join(choices)}{hint}')
-    else:
-        problems.add(doc.pos(path), f"{label}: {custom or error.message}")
-
-
-def _is_key(doc: LoadedDoc, path: tuple[Any, ...], inst: Any) -> bool:
-    """jsonschema reports a bad mapping key at the mapping's path, with the key as the instance."""
-    node: Any = doc.data
-    for part in path:
-        node = node[part]
-    return isinstance(node, dict) and isinstance(inst, str) and inst in node
 
 
 def _cross_checks(doc: LoadedDoc, problems: Problems) -> None:
@@ -141,7 +86,11 @@ def _cross_checks(doc: LoadedDoc, problems: Problems) -> None:
             )
 
 
-def _build(data: dict[str, Any]) -> ConsentModel:
+def _build(doc: LoadedDoc, problems: Problems) -> ConsentModel | None:
+    _cross_checks(doc, problems)
+    if problems:
+        return None
+    data = doc.data
     return ConsentModel(
         channels=tuple(Channel(name, c["label"]) for name, c in data["channels"].items()),
         purposes=tuple(
@@ -154,28 +103,12 @@ def _build(data: dict[str, Any]) -> ConsentModel:
     )
 
 
+EMPTY = "the file is empty; a consent model declares channels: and purposes:"
+
+
 def check_consent_model(path: str | Path) -> tuple[ConsentModel | None, list[Diagnostic]]:
     """The model, or None and every mistake in the file."""
-    from compiler.compile import read_source  # the compiler's size / UTF-8 checks
-
-    path = Path(path)
-    problems = Problems(str(path))
-    text = read_source(path, problems)
-    if text is None:
-        return None, problems.sorted()
-    doc, yaml_errors = load_yaml(text)
-    for pos, message in yaml_errors:
-        problems.add(pos, message)
-    if doc.data is None and not yaml_errors:
-        problems.add((1, 1), "the file is empty; a consent model declares channels: and purposes:")
-    if problems:
-        return None, problems.sorted()
-    _schema_errors(doc, problems)
-    if not problems:
-        _cross_checks(doc, problems)
-    if problems:
-        return None, problems.sorted()
-    return _build(doc.data), []
+    return check_config(path, SCHEMA_NAME, _build, EMPTY)
 
 
 def load_consent_model(path: str | Path = DEFAULT_PATH) -> ConsentModel:
@@ -186,8 +119,4 @@ def load_consent_model(path: str | Path = DEFAULT_PATH) -> ConsentModel:
     return model
 
 
-def validate_consent_file(path: Path) -> list[Diagnostic]:
-    return check_consent_model(path)[1]
-
-
-CONFIG_VALIDATORS[FILE_NAME] = validate_consent_file
+CONFIG_VALIDATORS[FILE_NAME] = validate_with(SCHEMA_NAME, _build, EMPTY)

@@ -7,28 +7,25 @@ Public API:
     load_sending_rules(path) -> SendingRules        (raises SendingRulesError)
     default_sending_rules() -> SendingRules          (journeys/sending.yaml, or NURTURE_SENDING_FILE;
                                                       the built-in defaults when neither exists)
-    validate_sending_file(path) -> [Diagnostic]      (registered for `cli.py validate`)
+    (registered with `cli.py validate` through compiler.config_files)
 """
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from jsonschema import Draft202012Validator
-
+from compiler.config_file import ConfigError, check_config, validate_with
 from compiler.config_files import CONFIG_VALIDATORS
-from compiler.consent_model import _describe  # the positioned schema-error wording shared by config files
 from compiler.diagnostics import Diagnostic, Problems
 from compiler.ir import WEEKDAYS
-from compiler.schema_check import SCHEMA_DIR
 from compiler.yaml_loader import LoadedDoc
 
 FILE_NAME = "sending.yaml"
+SCHEMA_NAME = "sending"
 DEFAULT_PATH = Path("journeys") / FILE_NAME
 FILE_ENV = "NURTURE_SENDING_FILE"
 
@@ -60,19 +57,8 @@ BUILTIN = SendingRules(
 )
 
 
-class SendingRulesError(ValueError):
+class SendingRulesError(ConfigError):
     """sending.yaml has mistakes; `diagnostics` says where and why."""
-
-    def __init__(self, diagnostics: list[Diagnostic]) -> None:
-        self.diagnostics = diagnostics
-        super().__init__("\n".join(str(d) for d in diagnostics))
-
-
-@lru_cache(maxsize=None)
-def _validator() -> Draft202012Validator:
-    schema = json.loads((SCHEMA_DIR / "sending.schema.json").read_text(encoding="utf-8"))
-    Draft202012Validator.check_schema(schema)
-    return Draft202012Validator(schema)
 
 
 def _minutes(clock: str) -> int:
@@ -102,21 +88,12 @@ def _build(doc: LoadedDoc, problems: Problems) -> SendingRules:
     return SendingRules(channels=channels, regions=regions)
 
 
+EMPTY = "the file is empty; sending.yaml declares channels:"
+
+
 def check_sending_file(path: str | Path) -> tuple[SendingRules | None, list[Diagnostic]]:
     """The rules, or None and every mistake in the file."""
-    from compiler.compile import load_document
-
-    path = Path(path)
-    problems = Problems(str(path))
-    doc, _ = load_document(path, problems, "the file is empty; sending.yaml declares channels:")
-    if doc is None or problems:
-        return None, problems.sorted()
-    for error in _validator().iter_errors(doc.data):
-        _describe(doc, problems, error)
-    if problems:
-        return None, problems.sorted()
-    rules = _build(doc, problems)
-    return (None, problems.sorted()) if problems else (rules, [])
+    return check_config(path, SCHEMA_NAME, _build, EMPTY)
 
 
 def load_sending_rules(path: str | Path) -> SendingRules:
@@ -137,8 +114,4 @@ def _cached(path: str) -> SendingRules:
     return load_sending_rules(path) if path else BUILTIN
 
 
-def validate_sending_file(path: Path) -> list[Diagnostic]:
-    return check_sending_file(path)[1]
-
-
-CONFIG_VALIDATORS[FILE_NAME] = validate_sending_file
+CONFIG_VALIDATORS[FILE_NAME] = validate_with(SCHEMA_NAME, _build, EMPTY)

@@ -45,7 +45,7 @@ class Outcome:
 
 def load_scenarios(path: str | Path) -> list[Scenario]:
     """The scenarios of one file; ConfigError (file:line:col) if it is malformed."""
-    from marketing.config_file import load_config
+    from compiler.config_file import load_config
 
     def build(doc: LoadedDoc, problems: Problems) -> list[Scenario]:
         data = doc.data

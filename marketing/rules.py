@@ -28,7 +28,7 @@ from compiler import conditions
 from compiler.config_files import CONFIG_VALIDATORS
 from compiler.diagnostics import Problems
 from compiler.yaml_loader import LoadedDoc
-from marketing.config_file import load_config, validate_with
+from compiler.config_file import load_config, validate_with
 from marketing.matching import DataCondition, build_conditions
 
 FILE_NAME = "rules.yaml"
@@ -91,7 +91,7 @@ def _check_refs(doc: LoadedDoc, path: tuple[Any, ...], action: Action, folder: P
 
 
 def _segment_exists(doc: LoadedDoc, path: tuple[Any, ...], segment_id: str, folder: Path, problems: Problems) -> None:
-    from marketing.config_file import ConfigError
+    from compiler.config_file import ConfigError
     from marketing.segments import load_segments
 
     try:

@@ -16,7 +16,7 @@ from compiler.config_files import CONFIG_VALIDATORS
 from compiler.diagnostics import Problems
 from compiler.durations import parse_duration
 from compiler.yaml_loader import LoadedDoc
-from marketing.config_file import load_config, validate_with
+from compiler.config_file import load_config, validate_with
 from marketing.matching import DataCondition, build_conditions
 from store.profile import temperature
 

@@ -27,7 +27,7 @@ from compiler.config_files import CONFIG_VALIDATORS
 from compiler.diagnostics import Problems
 from compiler.durations import parse_duration
 from compiler.yaml_loader import LoadedDoc
-from marketing.config_file import ConfigError, load_config, validate_with
+from compiler.config_file import ConfigError, load_config, validate_with
 from marketing.segments_sql import COMPARE_OPS, Cond, Ctx, to_sql
 from store import schema
 

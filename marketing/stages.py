@@ -23,7 +23,7 @@ from typing import Any, Callable
 from compiler.config_files import CONFIG_VALIDATORS
 from compiler.diagnostics import Problems
 from compiler.yaml_loader import LoadedDoc
-from marketing.config_file import load_config, validate_with
+from compiler.config_file import load_config, validate_with
 from marketing.matching import DataCondition, build_conditions
 
 FILE_NAME = "stages.yaml"

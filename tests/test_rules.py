@@ -16,14 +16,13 @@ from compiler import ir
 from engine import events
 from engine.events import publish
 from engine.simulation import Simulation
-from marketing.config_file import ConfigError
+from compiler.config_file import ConfigError
 from marketing.rules import install, load_rules, validate_rules_file
 from marketing.segments import load_segments, sweep_and_publish
 from tests.journey_builder import journey
 from tracking.tokens import DEV_KEY, TokenSigner
 from worker import create_worker
 
-pytestmark = pytest.mark.asyncio
 REPO = Path(__file__).resolve().parent.parent
 
 

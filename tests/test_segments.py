@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from marketing.config_file import ConfigError
+from compiler.config_file import ConfigError
 from marketing.segments import (
     SegmentError,
     load_segments,
