@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime
 from typing import Any
 
@@ -13,6 +14,10 @@ from sqlalchemy.engine import Engine
 from store import schema
 from store.db import READ_ONLY, utcnow
 from store.records import ContactNotFound, StoreError
+
+
+# The connection of the `Store.transaction()` open in this thread / task, with its engine.
+_open: ContextVar[tuple[Engine, Connection] | None] = ContextVar("store_transaction", default=None)
 
 
 class StoreBase:
@@ -25,14 +30,42 @@ class StoreBase:
         return self._engine.dialect.name
 
     @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Run several store calls as one write transaction: one commit, all or nothing.
+        (A send writes its ledger entry and message together; each call alone commits.)"""
+        if self._open_connection() is not None:
+            yield
+            return
+        with self._engine.begin() as conn:
+            token = _open.set((self._engine, conn))
+            try:
+                yield
+            finally:
+                _open.reset(token)
+
+    def _open_connection(self) -> Connection | None:
+        current = _open.get()
+        return current[1] if current is not None and current[0] is self._engine else None
+
+    @contextmanager
     def _write(self) -> Iterator[Connection]:
-        """A write transaction (BEGIN IMMEDIATE on SQLite), committed on success."""
+        """A write transaction (BEGIN IMMEDIATE on SQLite), committed on success; inside
+        `transaction()` the open one."""
+        conn = self._open_connection()
+        if conn is not None:
+            yield conn
+            return
         with self._engine.begin() as conn:
             yield conn
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:
-        """A read transaction: one consistent snapshot, never takes SQLite's write lock."""
+        """A read transaction: one consistent snapshot, never takes SQLite's write lock
+        (inside `transaction()`: the open one, so reads see its writes)."""
+        conn = self._open_connection()
+        if conn is not None:
+            yield conn
+            return
         with self._engine.connect().execution_options(**{READ_ONLY: True}) as conn:
             with conn.begin():
                 yield conn

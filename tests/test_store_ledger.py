@@ -121,3 +121,19 @@ def test_messages_and_links(store: Store) -> None:
     with pytest.raises(StoreError, match="links must be a list"):
         store.save_message("<m3@n>", contact_id=cid, journey_id="j", step_id="s", channel="email",
                            links="https://x")  # type: ignore[arg-type]
+
+
+def test_a_transaction_groups_calls_all_or_nothing(store) -> None:
+    cid = store.create_contact(email="tx@example.com")
+    with store.transaction():
+        store.ledger_claim("wf/run/a/1", contact_id=cid, journey_id="j", step_id="a", channel="email", message_id="<a@x>")
+        store.save_message("<a@x>", contact_id=cid, journey_id="j", step_id="a", channel="email", links=["https://x.test/"])
+        assert store.ledger_get("wf/run/a/1").status == "claimed"  # reads inside see the writes
+    assert store.message_link("<a@x>", 0) == "https://x.test/"
+    try:
+        with store.transaction():
+            store.ledger_claim("wf/run/b/1", contact_id=cid, journey_id="j", step_id="b", channel="email", message_id="<b@x>")
+            raise RuntimeError("crash before the commit")
+    except RuntimeError:
+        pass
+    assert store.ledger_get("wf/run/b/1") is None  # rolled back together
