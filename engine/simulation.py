@@ -33,6 +33,7 @@ from devstack.smtp_sink import SmtpSink
 from engine import consent as consent_actions
 from engine.enrol import enrol
 from engine.events import publish
+from engine.history_scan import PersonalData, personal_data_in
 from tracking.tokens import DEV_KEY, TokenSigner
 from workflows.run_types import QUERY_STATE, RunResult
 
@@ -119,10 +120,18 @@ def format_offset(seconds: float) -> str:
 class Simulation:
     """`async with Simulation() as sim: out = await sim.run(journey, contact_spec, events)`."""
 
-    def __init__(self, *, workdir: str | Path | None = None, converter: Callable[[Any], Any] | None = None) -> None:
-        """`converter(store)`: the client's DataConverter (e.g. codec.data_converter), default Temporal's."""
+    def __init__(self, *, workdir: str | Path | None = None, converter: Callable[[Any], Any] | None = None,
+                 strict_history: bool = True) -> None:
+        """`converter(store)`: the client's DataConverter (e.g. codec.data_converter), default Temporal's.
+        `strict_history`: at exit, every run's history is scanned for the personal data of the
+        contacts this simulation created; found data raises (tests) or is kept in
+        `history_findings` (the CLI reports it)."""
         self._converter = converter
         self._stack = AsyncExitStack()
+        self.strict_history = strict_history
+        self.person = PersonalData()
+        self.started: list[str] = []
+        self.history_findings: list[str] = []
         self._workdir = workdir
         self.env: WorkflowEnvironment | None = None
         self.store: Any = None
@@ -160,8 +169,23 @@ class Simulation:
         await stack.enter_async_context(create_worker(self.env.client, self.deps, task_queue=self.task_queue))
         return self
 
-    async def __aexit__(self, *exc: Any) -> None:
-        await self._stack.aclose()
+    async def __aexit__(self, exc_type: Any, *exc: Any) -> None:
+        try:
+            if self.env is not None:
+                await self._scan_histories()
+        finally:
+            await self._stack.aclose()
+        if self.history_findings and self.strict_history and exc_type is None:
+            raise SimulationError("personal data in workflow histories: " + "; ".join(self.history_findings))
+
+    async def _scan_histories(self) -> None:
+        """No email, phone or name of a simulated contact may be in any history."""
+        assert self.env is not None
+        for workflow_id in dict.fromkeys(self.started):
+            history = await self.env.client.get_workflow_handle(workflow_id).fetch_history()
+            found = personal_data_in(history, self.person)
+            if found:
+                self.history_findings.append(f"{workflow_id}: {', '.join(found)}")
 
     # ------------------------------------------------------------ contacts
 
@@ -172,6 +196,8 @@ class Simulation:
         if not isinstance(spec, dict):
             raise SimulationError("the contact must be a JSON object")
         store = self.store
+        self.person.add(email=spec.get("email"), phone=spec.get("phone"),
+                        names=(spec.get("first_name"), spec.get("last_name")))
         known = {"email", "phone", "timezone", "locale", "first_name", "last_name", "external_id", "stage",
                  "score", "scores", "tags", "attributes", "consent", "confirmed_consent"}
         unknown = sorted(set(spec) - known)
@@ -201,6 +227,7 @@ class Simulation:
         started = await enrol(self.env.client, self.store, journey, contact_id, key=key, task_queue=self.task_queue)
         if started.status != "started":
             raise SimulationError(f"could not start: {started.status} {started.reason}")
+        self.started.append(started.workflow_id)
         return self.env.client.get_workflow_handle(started.workflow_id, result_type=RunResult)
 
     async def run(

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from codec.history import iter_payloads
+from engine.history_scan import readable
 from compiler.compile import compile_file
 from compiler.config_files import split_files
 from engine.simulation import SimEvent, Simulation
@@ -34,16 +34,6 @@ def journeys():
     return [compile_file(f) for f in files]
 
 
-def _readable(history) -> str:
-    """The history as JSON plus every payload's bytes as text (JSON shows payloads as base64)."""
-    parts = [history.to_json()]
-    for event in history.events:
-        for payload in iter_payloads(event):
-            parts.append(payload.data.decode("utf-8", "replace"))
-            parts.extend(v.decode("utf-8", "replace") for v in payload.metadata.values())
-    return "\n".join(parts).lower()
-
-
 @pytest.mark.asyncio
 async def test_no_personal_data_in_any_history():
     compiled = journeys()
@@ -59,7 +49,7 @@ async def test_no_personal_data_in_any_history():
             contact = sim.store.find_contact(external_id=f"crm-{number}")
             for enrolment in sim.store.export_contact(contact.id)["enrolments"]:
                 handle = sim.env.client.get_workflow_handle(enrolment["workflow_id"])
-                text = _readable(await handle.fetch_history())
+                text = readable(await handle.fetch_history()).lower()
                 assert "journeyworkflow" in text and "record_outcome" in text  # a real, complete history
                 found = [n for n in NEEDLES if n.lower() in text]
                 assert not found, f"{j.id}: {found} in the history of {enrolment['workflow_id']}"
