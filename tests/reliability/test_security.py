@@ -15,7 +15,6 @@ from compiler.ir import EmailTemplate
 from tests.tracking_helpers import API_TOKEN, LINKS, OTHER_SIGNER, counts, http, make_app, seed, tamper, token
 from tracking import tokens
 
-pytestmark = pytest.mark.asyncio
 
 INJECTIONS = [
     "{{ ''.__class__ }}",
