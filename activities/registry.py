@@ -7,13 +7,34 @@ the module that holds the behaviour. Synchronous store work runs in a thread.
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Callable
+from typing import Any, Awaitable, Callable, TypeVar
 
 from temporalio import activity
 
 from activities import contracts as c
 from activities import email, outbound, profile, sms
 from activities.deps import Deps
+
+T = TypeVar("T")
+
+
+HEARTBEAT_EVERY_S = 5.0
+
+
+async def heartbeating(work: Awaitable[T]) -> T:
+    """Heartbeat while an effect runs, so that a worker that dies mid-send is noticed within the
+    heartbeat timeout (workflows/run.py) instead of the whole start-to-close timeout."""
+
+    async def beat() -> None:
+        while True:
+            activity.heartbeat()
+            await asyncio.sleep(HEARTBEAT_EVERY_S)
+
+    beating = asyncio.create_task(beat())
+    try:
+        return await work
+    finally:
+        beating.cancel()
 
 
 class JourneyActivities:
@@ -30,7 +51,7 @@ class JourneyActivities:
 
     @activity.defn(name=c.UPDATE_PROFILE)
     async def update_profile(self, inp: c.UpdateInput) -> dict[str, Any]:
-        return await asyncio.to_thread(profile.update_profile, self.deps, inp)
+        return await heartbeating(asyncio.to_thread(profile.update_profile, self.deps, inp))
 
     @activity.defn(name=c.RECORD_OUTCOME)
     async def record_outcome(self, inp: c.OutcomeInput) -> None:
@@ -38,19 +59,19 @@ class JourneyActivities:
 
     @activity.defn(name=c.SEND_EMAIL)
     async def send_email(self, inp: c.SendInput) -> c.SendResult:
-        return await email.send_email(self.deps, inp)
+        return await heartbeating(email.send_email(self.deps, inp))
 
     @activity.defn(name=c.SEND_SMS)
     async def send_sms(self, inp: c.SendInput) -> c.SendResult:
-        return await sms.send_sms(self.deps, inp)
+        return await heartbeating(sms.send_sms(self.deps, inp))
 
     @activity.defn(name=c.NOTIFY)
     async def notify(self, inp: c.NotifyInput) -> c.SendResult:
-        return await outbound.notify(self.deps, inp)
+        return await heartbeating(outbound.notify(self.deps, inp))
 
     @activity.defn(name=c.CALL_WEBHOOK)
     async def call_webhook(self, inp: c.WebhookInput) -> c.SendResult:
-        return await outbound.call_webhook(self.deps, inp)
+        return await heartbeating(outbound.call_webhook(self.deps, inp))
 
     def all(self) -> list[Callable[..., Any]]:
         return [

@@ -115,6 +115,7 @@ class Run:
             arg,
             result_type=result_type,
             start_to_close_timeout=timedelta(seconds=60),
+            heartbeat_timeout=timedelta(seconds=20),  # effects heartbeat every 5 s (activities/registry.py)
             schedule_to_close_timeout=timedelta(days=1),
             retry_policy=EFFECT_RETRY,
             summary=summary,
