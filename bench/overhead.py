@@ -15,21 +15,23 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import tempfile
 import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from temporalio.worker import Worker
 
 from activities.deps import Deps, SmtpConfig
 from activities.registry import JourneyActivities
 from bench.baselines import BaselineInput, HandWritten, Naive
-from bench.harness import Rig, compile_text, gather_limited, make_contacts, wait_all, enrol_all
+from bench.harness import Rig, compile_text, delivery_problems, gather_limited, make_contacts, sent_message_ids, wait_all, enrol_all
 from compiler.ir import Journey
 from tracking.tokens import DEV_KEY, TokenSigner
+from workflows.run_types import RunResult
 from worker import create_worker, workflow_runner
 
 REFERENCE = """journey: reference
@@ -80,12 +82,21 @@ async def events_per_run(rig: Rig, workflow_ids: list[str], sample: int = 20) ->
     return sum(counts) / len(counts)
 
 
-async def measure(rig: Rig, name: str, start: Any, ids: list[int]) -> Figures:
+async def measure(rig: Rig, name: str, start: Any, ids: list[int], check_once: bool = False) -> Figures:
     before = len(rig.deliveries)
     t0 = time.perf_counter()
     workflow_ids = await start(ids)
-    await wait_all(rig.client, workflow_ids, timeout=900, result_type=Any)
+    results = await wait_all(rig.client, workflow_ids, timeout=900, result_type=RunResult if check_once else Any)
     seconds = time.perf_counter() - t0
+    if check_once:  # every run completed, every contact has each of its messages exactly once
+        failed = [r for r in results if not isinstance(r, RunResult) or r.outcome != "completed"]
+        expected = {f"{rig.store.get_contact(cid).email}": sent_message_ids(r)[0] for cid, r in zip(ids, results)
+                    if isinstance(r, RunResult)}
+        problems = delivery_problems(rig.deliveries[before:], expected)
+        short = [a for a, m in expected.items() if len(m) != 3]
+        print(f"{name}: {len(results) - len(failed)}/{len(ids)} runs completed, {len(short)} with other than 3 sends, "
+              f"{len(problems)} contacts with missing/extra/repeated messages"
+              + (f" e.g. {problems[:2]} {failed[:1]}" if problems or failed else ""), flush=True)
     return Figures(name, len(ids), seconds, len(rig.deliveries) - before, await events_per_run(rig, workflow_ids))
 
 
@@ -136,11 +147,25 @@ async def run(n: int, wait_s: float, workers: int, pg: str | None, workdir: Path
             for count in sorted({1, workers}):
                 procs = [rig.start_worker() for _ in range(count)]
                 ids = make_contacts(rig.store, n, f"w{count}x")
-                out.append(await measure(rig, f"{count} worker(s)", nurture, ids))
+                out.append(await measure(rig, f"{count} worker(s)", nurture, ids, check_once=True))
                 print(out[-1].line(), flush=True)
                 for p in procs:
                     p.stop()
         return out
+
+
+@contextlib.contextmanager
+def pg_or_none(url: str | None) -> Iterator[str | None]:
+    """A throwaway schema on `url` (so repeated runs do not meet earlier contacts), or None."""
+    if not url:
+        yield None
+        return
+    from bench.import_contacts import pg_schema
+
+    with pg_schema(url) as scoped:
+        if scoped is None:
+            raise SystemExit(f"PostgreSQL at {url} cannot be reached")
+        yield scoped
 
 
 def main(argv: list[str]) -> int:
@@ -150,8 +175,8 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--workers", type=int, default=0, help="0: in-process comparison; 2: scale-out with processes")
     ap.add_argument("--pg", help="a PostgreSQL URL for the store (scale-out)")
     args = ap.parse_args(argv)
-    with tempfile.TemporaryDirectory(prefix="nurture-bench-") as tmp:
-        figures = asyncio.run(run(args.n, args.wait, args.workers, args.pg, Path(tmp)))
+    with tempfile.TemporaryDirectory(prefix="nurture-bench-") as tmp, pg_or_none(args.pg) as pg:
+        figures = asyncio.run(run(args.n, args.wait, args.workers, pg, Path(tmp)))
     by = {f.name: f for f in figures}
     if "nurture" in by:
         nur, hand, naive = by["nurture"], by["hand-written"], by["naive"]
