@@ -50,6 +50,7 @@ class SendInput:
     quiet_hours: tuple[int, int] | None = None  # (from_min, to_min) in the contact's zone
     timezone: str = "UTC"  # the journey's fallback time zone
     frequency_cap: tuple[int, int] | None = None  # (max, per_seconds) for this channel
+    parts: dict[str, str] = field(default_factory=dict)  # shared parts the templates use: "_layout.html" -> source
 
 
 @dataclass
@@ -110,6 +111,7 @@ class NotifyInput:
     to: str  # a team name (resolved by configuration) or an internal address
     template_name: str
     templates: dict[str, dict[str, str]]
+    parts: dict[str, str] = field(default_factory=dict)  # shared parts the templates use
 
 
 @dataclass

@@ -52,6 +52,7 @@ async def send_email(deps: Deps, inp: SendInput) -> SendResult:
             contact_id=inp.ref.contact_id,
             domain=deps.message_domain,
             purpose=inp.purpose,
+            parts=inp.parts,
         )
     except (RenderError, BuildError) as exc:
         await asyncio.to_thread(store.record_event, inp.ref.contact_id, "email.failed",

@@ -21,9 +21,9 @@ from email.headerregistry import HeaderRegistry, UnstructuredHeader
 from email.policy import Policy, default
 from email.utils import format_datetime
 from html.parser import HTMLParser
-from typing import Any
+from typing import Any, Mapping
 
-from activities.render import RenderedEmail, render_email
+from activities.render import NO_PARTS, RenderedEmail, render_email
 from compiler.ir import EmailTemplate
 from tracking import tokens
 from tracking.tokens import TokenSigner
@@ -285,10 +285,12 @@ def compose_email(
     unsubscribe_mailto: str | None = None,
     reply_to: str | None = None,
     date: datetime | None = None,
+    parts: Mapping[str, str] = NO_PARTS,
 ) -> BuiltEmail:
-    """Render + build in one call, with `unsubscribe_url`/`preferences_url` added to the context."""
+    """Render (with the shared `parts` the template uses) + build in one call,
+    with `unsubscribe_url`/`preferences_url` added to the context."""
     links = TrackingLinks(base_url, signer, message_id_for(message_key, domain), contact_id, purpose=purpose)
-    rendered = render_email(template, {**context, **links.template_urls()})
+    rendered = render_email(template, {**context, **links.template_urls()}, parts)
     return build_email(
         rendered,
         to=to,

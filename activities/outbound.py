@@ -42,7 +42,7 @@ async def notify(deps: Deps, inp: NotifyInput) -> SendResult:
     context.update(unsubscribe_url="", preferences_url="", confirm_url="")
     template = EmailTemplate(**inp.templates[inp.template_name])
     try:
-        rendered = render_email(template, context)
+        rendered = render_email(template, context, inp.parts)
         built = build_email(
             rendered, to=recipients[0], sender=deps.sender, message_key=inp.ref.key,
             base_url=deps.tracking_url, signer=deps.signer, contact_id=inp.ref.contact_id,

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
 from compiler import conditions, ir
 from compiler import templates as tpl
@@ -41,6 +41,8 @@ class Unit:
     ids: dict[str, int] = field(default_factory=dict)  # every step id -> index of its first use
     email_templates: dict[str, ir.EmailTemplate] = field(default_factory=dict)
     sms_templates: dict[str, ir.SmsTemplate] = field(default_factory=dict)
+    template_parts: dict[str, str] = field(default_factory=dict)  # "_layout.html" -> source
+    template_uses: dict[str, tuple[str, ...]] = field(default_factory=dict)  # "name.es" -> its parts
 
     @property
     def data(self) -> dict[str, Any]:
@@ -212,18 +214,40 @@ def check_templates(u: Unit) -> None:
         for message in found.missing:
             u.at(path, message)
         for key, parts in found.parts.items():
-            for f in parts.values():
-                for line, col, message in f.issues:
-                    u.problems.add((line, col), message, path=str(f.path))
+            _report(u, parts.values())
             if isinstance(step, ir.SendSms):
+                for f in parts.values():
+                    for line, col, _name in f.refs:
+                        u.problems.add((line, col), "an SMS template stands alone: it cannot use shared parts", path=str(f.path))
                 u.sms_templates[key] = tpl.sms_template(parts)
             else:
                 u.email_templates[key] = tpl.email_template(parts)
+                _bundle_parts(u, folder, key, parts.values())
+
+
+def _report(u: Unit, files: Iterable[tpl.TemplateFile]) -> None:
+    """The issues found inside template files, at their own file, line and column."""
+    for f in files:
+        for line, col, message in f.issues:
+            u.problems.add((line, col), message, path=str(f.path))
+
+
+def _bundle_parts(u: Unit, folder: Path, key: str, files: Iterable[tpl.TemplateFile]) -> None:
+    """Check the shared parts template `key` uses and carry them into the IR."""
+    pieces = tpl.collect_parts(folder, files)
+    for naming, line, col, message in pieces.missing:
+        u.problems.add((line, col), message, path=str(naming))
+    _report(u, pieces.files.values())
+    if pieces.files:
+        u.template_uses[key] = tuple(sorted(pieces.files))
+        u.template_parts.update((name, f.text) for name, f in pieces.files.items())
 
 
 def _check_inline_template(u: Unit, path: tuple[Any, ...], source: str) -> None:
     lines = source.split("\n")
-    for line, col, message in tpl.check_template_source(source):
+    analysis = tpl.analyse(source)
+    refused = [(line, col, "an inline template cannot use shared parts") for line, col, _ in analysis.refs]
+    for line, col, message in analysis.issues + tuple(refused):
         offset = sum(len(x) + 1 for x in lines[: line - 1]) + col - 1
         u.problems.add(u.doc.pos_in(path, offset), message)
 

@@ -148,6 +148,8 @@ def _compile(path: Path, problems: Problems) -> ir.Journey | None:
         steps=tuple(step for _, _, step in unit.steps),
         email_templates=tuple(sorted(unit.email_templates.items())),
         sms_templates=tuple(sorted(unit.sms_templates.items())),
+        template_parts=tuple(sorted(unit.template_parts.items())),
+        template_uses=tuple(sorted(unit.template_uses.items())),
         objectives=tuple((k, float(v)) for k, v in (data.get("objectives") or {}).items()),
     )
     return dataclasses.replace(journey, version=journey.content_hash())

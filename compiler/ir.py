@@ -246,6 +246,10 @@ class Journey:
     steps: tuple[Step, ...]
     email_templates: tuple[tuple[str, EmailTemplate], ...] = ()  # ("name" or "name.es", template)
     sms_templates: tuple[tuple[str, SmsTemplate], ...] = ()
+    # shared pieces of templates (`_layout.html`): (name, source), and which ones each
+    # template ("name" or "name.es") uses, directly or through another piece
+    template_parts: tuple[tuple[str, str], ...] = ()
+    template_uses: tuple[tuple[str, tuple[str, ...]], ...] = ()
     objectives: tuple[tuple[str, float], ...] = ()
     version: str = ""
 
@@ -266,6 +270,14 @@ class Journey:
 
     def sms_template(self, name: str, locale: str | None = None) -> SmsTemplate:
         return pick_locale(dict(self.sms_templates), name, locale)
+
+    def parts_for(self, name: str) -> dict[str, str]:
+        """The shared pieces that template `name` and its locale variants use: {name: source}."""
+        used: set[str] = set()
+        for key, names in self.template_uses:
+            if key == name or key.startswith(name + "."):
+                used.update(names)
+        return {part: source for part, source in self.template_parts if part in used}
 
     # -- serialisation
 
@@ -295,6 +307,8 @@ class Journey:
             steps=tuple(step_from_dict(s) for s in data["steps"]),
             email_templates=tuple((n, EmailTemplate(**t)) for n, t in data.get("email_templates", ())),
             sms_templates=tuple((n, SmsTemplate(**t)) for n, t in data.get("sms_templates", ())),
+            template_parts=_pairs(data.get("template_parts", ())),
+            template_uses=tuple((n, tuple(uses)) for n, uses in data.get("template_uses", ())),
             objectives=_pairs(data.get("objectives", ())),
             version=data.get("version", ""),
         )
@@ -303,6 +317,9 @@ class Journey:
         """The version: a hash of everything that affects behaviour (not of formatting)."""
         data = self.to_dict()
         data["version"] = ""
+        for key in ("template_parts", "template_uses"):  # absent before layouts: keep those versions
+            if not data[key]:
+                del data[key]
         blob = json.dumps(data, sort_keys=True, separators=(",", ":"), default=list)
         return hashlib.sha256(blob.encode()).hexdigest()[:12]
 

@@ -6,6 +6,9 @@ Files live in `templates/` next to the journey:
 A locale variant must be complete. Every template is parsed with Jinja2 (syntax errors
 with file:line), its variables must be in TEMPLATE_VARIABLES, and attribute names that
 start with "_" are refused (the usual way out of a template sandbox).
+Shared parts are files whose name starts with "_" (`_layout.html`, `_footer.txt`): never a template
+themselves, they are what `{% extends %}`, `{% include %}`, `{% import %}` and `{% from %}` may
+name, as a literal string. They are checked like templates and bundled into the IR with them.
 Parsing is cached per file (path, size, mtime): 1,000 journeys sharing templates parse each once.
 """
 
@@ -16,6 +19,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any, Iterable
 
 from compiler.conditions import did_you_mean
 from compiler.ir import EmailTemplate, SmsTemplate
@@ -28,6 +32,8 @@ NOTIFY_PARTS = ("subject.txt", "txt")  # html optional: the text stands in
 SMS_PARTS = ("sms.txt",)
 _LOCALE = r"[a-z]{2}(?:-[a-z0-9]{2,8})?"
 _KNOWN = sorted(TEMPLATE_VARIABLES)
+PART_NAME = re.compile(r"^_[a-z0-9][a-z0-9_-]*(?:\.[a-z0-9_-]+)+$")  # a file in templates/, no path
+_KEYWORDS = {"Extends": "extends", "Include": "include", "Import": "import", "FromImport": "from"}
 
 
 @lru_cache(maxsize=1)
@@ -37,19 +43,58 @@ def _environment():  # type: ignore[no-untyped-def]
     return SandboxedEnvironment()
 
 
-@lru_cache(maxsize=4096)
+Ref = tuple[int, int, str]  # line, col of the tag naming a shared part; the part's name
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """What checking one template source found."""
+
+    issues: tuple[Issue, ...]
+    refs: tuple[Ref, ...]  # the shared parts it names (well-formed names only)
+
+
 def check_template_source(source: str) -> tuple[Issue, ...]:
-    """Jinja2 syntax, unknown variables and "_" attributes, each with its line and column."""
-    return tuple(_template_issues(source))
+    """Jinja2 syntax, unknown variables, "_" attributes and bad part names, each with its line and column."""
+    return analyse(source).issues
 
 
-def _template_issues(source: str) -> list[Issue]:
-    from jinja2 import TemplateSyntaxError, meta, nodes
+@lru_cache(maxsize=4096)
+def analyse(source: str) -> Analysis:
+    """The issues of a template source and the shared parts it names."""
+    from jinja2 import TemplateSyntaxError
 
     try:
         tree = _environment().parse(source)
     except TemplateSyntaxError as exc:
-        return [(exc.lineno or 1, 1, f"template syntax error: {exc.message}")]
+        return Analysis(((exc.lineno or 1, 1, f"template syntax error: {exc.message}"),), ())
+    issues = _template_issues(source, tree)
+    refs: list[Ref] = []
+    for line, col, name in _references(source, tree):
+        if isinstance(name, str) and PART_NAME.match(name):
+            refs.append((line, col, name))
+        else:
+            shown = f'"{name}"' if isinstance(name, str) else "a computed name"
+            issues.append((line, col, f'{shown} is not a shared part: extends, include and import take a literal '
+                                      f'file name starting with "_" in templates/, like "_layout.html"'))
+    return Analysis(tuple(issues), tuple(refs))
+
+
+def _references(source: str, tree: Any) -> list[tuple[int, int, object]]:
+    """(line, col, name or None when not a literal string) of every tag that loads another template."""
+    from jinja2 import nodes
+
+    out: list[tuple[int, int, object]] = []
+    for node in tree.find_all((nodes.Extends, nodes.Include, nodes.Import, nodes.FromImport)):
+        line, col = _find(source, _KEYWORDS[type(node).__name__], node.lineno)
+        template = node.template
+        out.append((line, col, template.value if isinstance(template, nodes.Const) and isinstance(template.value, str) else None))
+    return out
+
+
+def _template_issues(source: str, tree: Any) -> list[Issue]:
+    from jinja2 import meta, nodes
+
     issues: list[Issue] = []
     for name in sorted(meta.find_undeclared_variables(tree) - TEMPLATE_VARIABLES):
         line, col = _find(source, name, 1)
@@ -81,6 +126,7 @@ class TemplateFile:
     path: Path
     text: str
     issues: tuple[Issue, ...]
+    refs: tuple[Ref, ...] = ()  # shared parts it names
 
 
 _FILE_CACHE: dict[Path, tuple[tuple[int, int], TemplateFile]] = {}
@@ -97,10 +143,11 @@ def read_template(path: Path) -> TemplateFile:
         return hit[1]
     try:
         text = path.read_text(encoding="utf-8")
-        issues = check_template_source(text)
+        analysis = analyse(text)
+        issues, refs = analysis.issues, analysis.refs
     except UnicodeDecodeError as exc:
-        text, issues = "", ((1, 1, f"template is not UTF-8 text (byte {exc.start})"),)
-    entry = TemplateFile(path, text, issues)
+        text, issues, refs = "", ((1, 1, f"template is not UTF-8 text (byte {exc.start})"),), ()
+    entry = TemplateFile(path, text, issues, refs)
     _FILE_CACHE[path] = (stamp, entry)
     return entry
 
@@ -146,6 +193,34 @@ def find_template(folder: Path, name: str, required: tuple[str, ...], optional: 
         else:
             parts[key] = {p: read_template(folder / f"{key}.{p}") for p in sorted(variants[key])}
     return Found(parts, missing)
+
+
+@dataclass
+class Pieces:
+    """The shared parts some template files use, directly or through each other."""
+
+    files: dict[str, TemplateFile]  # part name -> its file
+    missing: list[tuple[Path, int, int, str]]  # (naming file, line, col, message)
+
+
+def collect_parts(folder: Path, files: Iterable[TemplateFile]) -> Pieces:
+    """Follow the references of `files` through the shared parts in `folder`, transitively."""
+    found: dict[str, TemplateFile] = {}
+    missing: list[tuple[Path, int, int, str]] = []
+    todo = list(files)
+    while todo:
+        f = todo.pop()
+        for line, col, name in f.refs:
+            if name in found:
+                continue
+            path = folder / name
+            if path.is_file():
+                found[name] = read_template(path)
+                todo.append(found[name])
+            else:
+                known = sorted(p.name for p in folder.glob("_*")) if folder.is_dir() else []
+                missing.append((f.path, line, col, f'shared part "{name}" not found in {folder}{did_you_mean(name, known)}'))
+    return Pieces(found, missing)
 
 
 def email_template(parts: dict[str, TemplateFile]) -> EmailTemplate:

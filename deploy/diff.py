@@ -40,10 +40,12 @@ def _short(value: Any, limit: int = 60) -> str:
 
 
 def _templates(journey: Journey) -> dict[str, Any]:
-    """Template base name -> its content in every locale (email and SMS)."""
+    """Template base name -> its content in every locale (email and SMS) and the shared parts it uses."""
     out: dict[str, dict[str, Any]] = {}
     for name, tpl in journey.email_templates + journey.sms_templates:
         out.setdefault(name.split(".")[0], {})[name] = asdict(tpl)
+    for base, content in out.items():
+        content["_parts"] = journey.parts_for(base)  # an edited _layout.html changes the template
     return out
 
 

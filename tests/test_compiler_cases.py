@@ -66,6 +66,23 @@ EXPECTED: dict[str, list[tuple[str, int, int, str]]] = {
     "template-variable": [("templates/badvar.txt", 2, 37, 'unknown template variable "frist_name"')],
     "template-syntax": [("templates/badsyntax.html", 2, 1, "template syntax error: Unexpected end of template")],
     "template-injection": [("templates/injection.txt", 2, 12, 'attribute "__class__" is not allowed in a template')],
+    # shared parts (`_layout.html`): literal "_" names only, found, checked like templates, email only
+    "template-part-name": [
+        ("templates/partname.html", 1, 4, '"layout.html" is not a shared part: extends, include and import take a literal file name starting with "_"'),
+        ("templates/partname.html", 2, 23, "a computed name is not a shared part"),
+    ],
+    "template-part-missing": [
+        ("templates/_layout.txt", 3, 4, 'shared part "_gone.txt" not found in'),
+        ("templates/partmissing.html", 1, 4, 'shared part "_layot.html" not found in'),
+    ],
+    "template-part-injection": [
+        ("templates/_evil.html", 1, 10, 'attribute "__class__" is not allowed in a template'),
+        ("templates/_evil.html", 2, 4, 'unknown template variable "frist_name"'),
+    ],
+    "template-part-elsewhere": [
+        ("", 12, 41, "an inline template cannot use shared parts"),
+        ("templates/partsms.sms.txt", 1, 7, "an SMS template stands alone: it cannot use shared parts"),
+    ],
     "webhook-body": [
         ("", 12, 56, 'attribute "_secret" is not allowed in a template'),
         ("", 12, 78, 'unknown template variable "secrets" (did you mean "scores"?)'),

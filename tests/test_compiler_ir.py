@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -148,3 +150,75 @@ def test_clock() -> None:
     assert parse_clock("00:00") == 0 and parse_clock("23:59") == 1439
     with pytest.raises(ValueError):
         parse_clock("24:00")
+
+
+# ---------------------------------------------------------------- shared parts (layouts)
+
+
+def _layout_journey(folder: Path) -> Path:
+    """A journey whose email extends `_layout.html` (which includes `_footer.html`) and has a Spanish variant."""
+    t = folder / "templates"
+    t.mkdir()
+    files = {
+        "news.subject.txt": "News", "news.es.subject.txt": "Noticias",
+        "news.html": '{% extends "_layout.html" %}{% block content %}Hi{% endblock %}',
+        "news.es.html": '{% extends "_layout.es.html" %}{% block content %}Hola{% endblock %}',
+        "news.txt": "Hi {{ unsubscribe_url }}", "news.es.txt": "Hola {{ unsubscribe_url }}",
+        "_layout.html": '<body>{% block content %}{% endblock %}{% include "_footer.html" %}</body>',
+        "_layout.es.html": '{% extends "_layout.html" %}',
+        "_footer.html": '<a href="{{ unsubscribe_url }}">Unsubscribe</a>',
+        "_unused.html": "never named",
+        "alert.subject.txt": "Lead", "alert.txt": "Score {{ score }}",
+    }
+    for name, text in files.items():
+        (t / name).write_text(text)
+    (folder / "j.yaml").write_text(
+        "journey: j\nentry: {manual: true}\npolicy: {consent: {email: marketing}}\nsteps:\n"
+        "  - {id: news, type: send_email, template: news}\n"
+        "  - {id: tell, type: notify, to: sales, template: alert}\n"
+    )
+    return folder / "j.yaml"
+
+
+def test_parts_are_bundled_transitively_and_survive_json(tmp_path: Path) -> None:
+    result = compile_file(_layout_journey(tmp_path))
+    assert result.errors == []
+    j = result.journey
+    assert j is not None
+    t = tmp_path / "templates"
+    assert j.template_parts == tuple((n, (t / n).read_text()) for n in ("_footer.html", "_layout.es.html", "_layout.html"))
+    assert j.template_uses == (
+        ("news", ("_footer.html", "_layout.html")),
+        ("news.es", ("_footer.html", "_layout.es.html", "_layout.html")),
+    )
+    assert sorted(j.parts_for("news")) == ["_footer.html", "_layout.es.html", "_layout.html"]
+    assert j.parts_for("alert") == {}
+    again = ir.Journey.from_dict(json.loads(json.dumps(j.to_dict())))
+    assert again == j and again.content_hash() == j.version
+
+
+def test_editing_a_part_makes_a_new_version_and_the_old_one_keeps_its_part(tmp_path: Path) -> None:
+    path = _layout_journey(tmp_path)
+    old = compile_file(path).journey
+    footer = tmp_path / "templates" / "_footer.html"
+    footer.write_text('<a href="{{ unsubscribe_url }}">Leave</a>')
+    os.utime(footer, ns=(1, 1))  # a new stamp even on a coarse clock: the file cache keys on it
+    new = compile_file(path).journey
+    assert old and new and new.version != old.version
+    assert old.parts_for("news")["_footer.html"] == '<a href="{{ unsubscribe_url }}">Unsubscribe</a>'
+    assert new.parts_for("news")["_footer.html"] == '<a href="{{ unsubscribe_url }}">Leave</a>'
+
+
+def test_a_journey_without_parts_keeps_the_version_it_had_before_parts_existed() -> None:
+    j = compile_file(JOURNEYS / "sales-handoff.yaml").journey
+    assert j is not None and j.template_parts == ()
+    data = {**j.to_dict(), "version": ""}
+    del data["template_parts"], data["template_uses"]
+    blob = json.dumps(data, sort_keys=True, separators=(",", ":"), default=list)
+    assert j.version == hashlib.sha256(blob.encode()).hexdigest()[:12]
+
+
+def test_shipped_emails_share_the_layouts() -> None:
+    j = compile_file(JOURNEYS / "welcome-series.yaml").journey
+    assert j is not None
+    assert set(j.parts_for("welcome-1")) == {"_layout.html", "_layout.txt", "_layout.es.html", "_layout.es.txt"}

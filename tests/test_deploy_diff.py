@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from compiler import ir
 from deploy.diff import diff_journeys, migration_refusal
 from deploy.report import NO_CHANGES, format_plan
@@ -21,6 +23,15 @@ def test_added_removed_and_changed_steps_say_what_changed():
     assert "+ more (send_email)" in lines
     assert "- bye (exit)" in lines
     assert any(line.startswith("~ hello (send_email)") and "template hello content changed" in line for line in lines)
+
+
+def test_an_edited_shared_part_shows_as_changed_content_of_the_templates_using_it():
+    old = journey(HELLO, emails=["hello"])
+    layout = (("_layout.html", "old footer"),)
+    old = replace(old, template_parts=layout, template_uses=(("hello", ("_layout.html",)),))
+    new = replace(old, template_parts=(("_layout.html", "new footer"),))
+    assert diff_journeys(old, old).lines() == []
+    assert diff_journeys(old, new).lines() == ["~ hello (send_email): template hello content changed"]
 
 
 def test_the_same_journey_has_no_diff_and_the_plan_says_no_changes():

@@ -15,7 +15,7 @@ import pytest
 from aiosmtplib.email import flatten_message
 
 from activities.email_build import BuildError, TrackingLinks, build_email, compose_email, message_id_for, track
-from activities.render import RenderError, RenderedEmail, render_email, render_text
+from activities.render import RenderError, RenderedEmail, render_email, render_html, render_text
 from compiler.ir import EmailTemplate
 from tracking.tokens import BadToken, TokenSigner
 
@@ -139,6 +139,42 @@ def test_syntax_and_runtime_errors_are_render_errors() -> None:
         render_text("{{ 1 / 0 }}", {})
     with pytest.raises(RenderError, match="subject: renders empty"):
         render_email(EmailTemplate(subject=" {{ '' }} ", html="", text=""), {})
+
+
+LAYOUT_PARTS = {
+    "_layout.html": "<html><body>{% block content %}{% endblock %}{% include '_footer.html' %}</body></html>",
+    "_footer.html": '<p class="footer"><a href="{{ unsubscribe_url }}">Unsubscribe</a> {{ x }}</p>',
+    "_layout.txt": "{% block content %}{% endblock %}\n--\nUnsubscribe: {{ unsubscribe_url }}",
+}
+LAYOUT_CHILD = EmailTemplate(
+    subject="{% include '_subject.txt' %}",
+    html='{% extends "_layout.html" %}{% block content %}<p>Hi {{ contact.first_name }}</p>{% endblock %}',
+    text='{% extends "_layout.txt" %}{% block content %}Hi {{ contact.first_name }}{% endblock %}',
+)
+
+
+def test_a_template_extends_and_includes_the_parts_it_is_given() -> None:
+    parts = {**LAYOUT_PARTS, "_subject.txt": "News for {{ contact.first_name }}"}
+    out = render_email(LAYOUT_CHILD, {**CONTEXT, "unsubscribe_url": "https://u.test/1", "x": "<b>"}, parts)
+    assert out.subject == "News for Ána"
+    assert "<p>Hi Ána</p>" in out.html
+    assert '<a href="https://u.test/1">Unsubscribe</a> &lt;b&gt;</p>' in out.html  # a part is autoescaped too
+    assert out.text == "Hi Ána\n--\nUnsubscribe: https://u.test/1"
+
+
+def test_a_part_not_given_is_an_error_even_when_a_file_of_that_name_exists() -> None:
+    assert os.path.exists(os.path.join(os.path.dirname(__file__), "..", "journeys", "templates", "_layout.html"))
+    with pytest.raises(RenderError, match=r"^subject: shared part '_subject.txt' is not in this version"):
+        render_email(LAYOUT_CHILD, {**CONTEXT, "unsubscribe_url": "u", "x": 1}, LAYOUT_PARTS)
+    with pytest.raises(RenderError, match=r"^html: shared part '_layout.html' is not in this version"):
+        render_html('{% extends "_layout.html" %}', CONTEXT)
+
+
+@pytest.mark.parametrize("source", ["{{ ''.__class__ }}", "{{ ''.__class__.__mro__ }}", "{{ tags.append('x') }}"])
+def test_sandbox_refuses_unsafe_operations_inside_a_part(source: str) -> None:
+    with pytest.raises(RenderError, match="^body: "):
+        render_text('{% include "_evil.txt" %}', dict(CONTEXT), part="body", parts={"_evil.txt": source})
+    assert CONTEXT["tags"] == ["webinar"]
 
 
 def test_profile_drives_content() -> None:

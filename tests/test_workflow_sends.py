@@ -3,6 +3,7 @@ headers, tracking, consent, quiet hours, caps, and exactly-once under faults."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 import pytest
@@ -56,6 +57,25 @@ async def test_email_is_sent_with_headers_parts_and_tracked_links(sim):
     assert "/o/" in html  # open pixel
     # the run's trail names the message by id only
     assert out.timeline[0].outcome == "sent" and out.timeline[0].subject == "welcome for Ana"
+
+
+async def test_an_email_renders_with_the_shared_parts_of_its_version(sim):
+    news = ir.EmailTemplate(
+        subject="News",
+        html='{% extends "_layout.html" %}{% block content %}<p>Hi {{ contact.first_name }}</p>{% endblock %}',
+        text='{% extends "_layout.txt" %}{% block content %}Hi {{ contact.first_name }}{% endblock %}',
+    )
+    base = journey(ir.SendEmail(id="news", template="news"), emails=[("news", news)])
+    parts = (
+        ("_layout.html", '<html><body>{% block content %}{% endblock %}<p>Shared footer</p></body></html>'),
+        ("_layout.txt", "{% block content %}{% endblock %}\n-- Shared footer"),
+    )
+    j = replace(base, template_parts=parts, template_uses=(("news", ("_layout.html", "_layout.txt")),))
+    out = await sim.run(replace(j, version=j.content_hash()), dict(ANA))
+    assert out.result.outcome == "completed" and len(out.emails) == 1
+    html = out.emails[0].get_body(("html",)).get_content()
+    assert "<p>Hi Ana</p>" in html and "<p>Shared footer</p>" in html
+    assert out.emails[0].get_body(("plain",)).get_content().splitlines() == ["Hi Ana", "-- Shared footer"]
 
 
 async def test_sms_goes_to_the_api_in_e164_with_its_segment_count(sim):

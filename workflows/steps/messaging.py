@@ -29,6 +29,7 @@ async def _send(run: Run, step: SendEmail | SendSms, channel: str, activity: str
         template_name=step.template,
         purpose=purpose,
         templates=_templates(pairs, step.template),
+        parts=run.journey.parts_for(step.template),
         quiet_hours=qh,
         timezone=policy.timezone,
         frequency_cap=cap,
@@ -69,6 +70,7 @@ async def notify(run: Run, step: Notify) -> str | None:
         to=step.to,
         template_name=step.template,
         templates=_templates(run.journey.email_templates, step.template),
+        parts=run.journey.parts_for(step.template),
     )
     result: c.SendResult = await run.effect(c.NOTIFY, inp, c.SendResult, f"notify {step.to}")
     run.note(step, result.status, reason=result.reason)
