@@ -110,7 +110,9 @@ def test_hostile_http_gets_only_2xx_4xx_and_4xx_changes_nothing(sqlite_store) ->
     def run(request: dict) -> None:
         before = counts(store)
         r = asyncio.run(send(app, request))
-        assert r.status_code < 500, (request["method"], request["url"][:120], r.status_code)
+        # the one 5xx allowed: a valid API event while Temporal is down is refused whole (503)
+        unavailable = r.status_code == 503 and request["url"].startswith("/v1/events")
+        assert r.status_code < 500 or unavailable, (request["method"], request["url"][:120], r.status_code)
         if 300 <= r.status_code < 400:
             assert request["url"].startswith("/c/") and r.headers["location"] in LINKS, r.headers.get("location")
         if r.status_code >= 400:
