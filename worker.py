@@ -12,6 +12,7 @@ import asyncio
 import os
 import signal
 from datetime import timedelta
+from typing import Any, Awaitable, Callable
 
 from temporalio.client import Client
 from temporalio.worker import Worker
@@ -42,6 +43,8 @@ def create_worker(
     max_concurrent_activities: int = 100,
     max_cached_workflows: int = 1000,
 ) -> Worker:
+    if deps.publish_event is None:
+        deps.publish_event = event_path(client, deps, task_queue)
     return Worker(
         client,
         task_queue=task_queue,
@@ -52,6 +55,17 @@ def create_worker(
         max_cached_workflows=max_cached_workflows,
         graceful_shutdown_timeout=timedelta(seconds=20),
     )
+
+
+def event_path(client: Client, deps: Deps, task_queue: str) -> Callable[..., Awaitable[Any]]:
+    """What an activity calls to report an event it learned (a bounce): engine.events.publish
+    with this worker's client, so scoring, rules and the contact's running journeys hear it."""
+    from engine.events import publish
+
+    async def publish_event(contact_id: int, event_type: str, **fields: Any) -> None:
+        await publish(client, deps.store, contact_id, event_type, task_queue=task_queue, deps=deps, **fields)
+
+    return publish_event
 
 
 async def connect() -> Client:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Awaitable, Callable
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,9 @@ class Deps:
     require_confirmed: frozenset[str] = frozenset()  # channels needing double opt-in
     webhook_timeout: float = 10.0
     temperature_thresholds: tuple[int, int] = (40, 70)  # warm, hot: from journeys/scoring.yaml
+    # how an activity reports an event it learned (a bounce): the worker wires the process's event
+    # path here (worker.create_worker), so scoring, rules and running journeys hear it
+    publish_event: Callable[..., Awaitable[Any]] | None = None
     sending: Any = None  # compiler.sending_model.SendingRules; None: journeys/sending.yaml (NURTURE_SENDING_FILE)
 
     @classmethod

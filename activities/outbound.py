@@ -4,30 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from email.utils import parseaddr
-
 import httpx
 from temporalio.exceptions import ApplicationError
 
-from activities import send_gate
+from activities import send_gate, send_ledger
 from activities.consent import decide
 from activities.contracts import NotifyInput, SendResult, WebhookInput
 from activities.deps import Deps
 from activities.email_build import build_email
 from activities.render import RenderError, render_email, render_text
-from activities.smtp_delivery import PermanentFailure, TemporaryFailure, Uncertain, deliver
 from compiler.ir import EmailTemplate
 
 RETRYABLE_HTTP = (408, 425, 429)
-
-
-def _claim(deps: Deps, ref, channel: str, message_id: str = "") -> str | None:
-    """Claim this visit in the ledger; the status of an earlier attempt, if any."""
-    entry = deps.store.ledger_claim(
-        ref.key, contact_id=ref.contact_id, journey_id=ref.journey_id, step_id=ref.step_id,
-        channel=channel, message_id=message_id,
-    )
-    return None if entry.status == "claimed" else entry.status
 
 
 async def notify(deps: Deps, inp: NotifyInput) -> SendResult:
@@ -35,7 +23,7 @@ async def notify(deps: Deps, inp: NotifyInput) -> SendResult:
     recipients = deps.teams.get(inp.to) or ([inp.to] if "@" in inp.to else [])
     if not recipients:
         return SendResult("failed", reason="unknown_team")
-    previous = await asyncio.to_thread(_claim, deps, inp.ref, "notify")
+    previous = await asyncio.to_thread(send_ledger.claim, deps, inp.ref, "notify", "")
     if previous in send_gate.ALREADY:
         return SendResult("sent", reason="already_sent")
     context = await asyncio.to_thread(send_gate.template_context, deps, inp)
@@ -53,25 +41,13 @@ async def notify(deps: Deps, inp: NotifyInput) -> SendResult:
     if len(recipients) > 1:
         built.message.replace_header("To", ", ".join(recipients))
 
-    async def transmitting() -> None:
-        await asyncio.to_thread(deps.store.ledger_set_status, inp.ref.key, "transmitting")
-
-    try:
-        await deliver(deps.smtp, built.message, parseaddr(deps.sender)[1], recipients, transmitting)
-    except TemporaryFailure as exc:
-        await asyncio.to_thread(deps.store.ledger_set_status, inp.ref.key, "claimed", exc.reply[:200])
-        raise ApplicationError(f"temporary SMTP failure: {exc}", type="SmtpTemporary") from None
-    except PermanentFailure as exc:
-        await asyncio.to_thread(deps.store.ledger_set_status, inp.ref.key, "failed", str(exc))
-        return SendResult("failed", reason=f"bounced:{exc.code}")
-    except Uncertain:
-        await asyncio.to_thread(deps.store.ledger_set_status, inp.ref.key, "uncertain")
+    sent = await send_ledger.transmit(deps, inp.ref, built.message, recipients)
+    if sent.bounce is not None:
+        return SendResult("failed", reason=send_ledger.bounce_reason(sent.bounce))
+    if sent.uncertain:
         return SendResult("sent", reason="uncertain", message_id=built.message_id)
-    await asyncio.to_thread(deps.store.ledger_set_status, inp.ref.key, "sent")
-    await asyncio.to_thread(
-        deps.store.record_event, inp.ref.contact_id, "notify.sent",
-        journey_id=inp.ref.journey_id, step_id=inp.ref.step_id, data={"to": inp.to if "@" not in inp.to else "address"},
-    )
+    team = inp.to if "@" not in inp.to else "address"
+    await asyncio.to_thread(send_ledger.mark_sent, deps, inp.ref, "notify.sent", None, {"to": team})
     return SendResult("sent", message_id=built.message_id)
 
 
@@ -81,7 +57,7 @@ async def call_webhook(deps: Deps, inp: WebhookInput) -> SendResult:
         decision = await asyncio.to_thread(decide, deps.store, inp.ref, "webhook", inp.purpose, None)
         if not decision.granted:
             return SendResult("skipped", reason=decision.reason)
-    previous = await asyncio.to_thread(_claim, deps, inp.ref, "webhook")
+    previous = await asyncio.to_thread(send_ledger.claim, deps, inp.ref, "webhook", "")
     if previous in ("sent", "uncertain"):
         return SendResult("sent", reason="already_sent")
     body = None

@@ -7,13 +7,12 @@ import asyncio
 import httpx
 from temporalio.exceptions import ApplicationError
 
-from activities import send_gate
+from activities import send_gate, send_ledger
 from activities.contracts import SendInput, SendResult
 from activities.deps import Deps
 from activities.email_build import message_id_for
 from activities.render import RenderError, render_text
 from activities.sms_text import segments, to_e164
-from activities.timing import step_now
 from compiler.ir import SmsTemplate, pick_locale
 
 # Twilio error codes: the recipient replied STOP / the number is not valid
@@ -42,15 +41,8 @@ async def send_sms(deps: Deps, inp: SendInput) -> SendResult:
         return SendResult("failed", reason="render_error")
     size = segments(body)
     message_id = message_id_for(inp.ref.key, deps.message_domain)
-    await asyncio.to_thread(
-        store.ledger_claim,
-        inp.ref.key,
-        contact_id=inp.ref.contact_id,
-        journey_id=inp.ref.journey_id,
-        step_id=inp.ref.step_id,
-        channel="sms",
-        message_id=message_id,
-    )
+    if await asyncio.to_thread(send_ledger.claim, deps, inp.ref, "sms", message_id) != "claimed":
+        return SendResult("sent", reason="already_sent", message_id=message_id)
     form = {"To": to, "From": deps.sms.sender, "Body": body}
     if deps.sms.status_callback:
         form["StatusCallback"] = deps.sms.status_callback
@@ -71,9 +63,10 @@ async def send_sms(deps: Deps, inp: SendInput) -> SendResult:
         await asyncio.to_thread(store.ledger_set_status, inp.ref.key, "claimed", f"http {response.status_code}")
         raise ApplicationError(f"SMS API answered {response.status_code}", type="SmsTemporary")
     if response.status_code >= 400:
-        return await asyncio.to_thread(_refused, deps, inp, cleared.address, message_id, response)
+        return await _refused(deps, inp, cleared.address, message_id, response)
     provider_sid = _json(response).get("sid", "")
-    await asyncio.to_thread(_sent, deps, inp, message_id, {**detail, "provider_sid": provider_sid})
+    await asyncio.to_thread(send_ledger.mark_sent, deps, inp.ref, "sms.sent", message_id,
+                            {**detail, "provider_sid": provider_sid}, provider_sid)
     return SendResult("sent", message_id=message_id, detail=detail)
 
 
@@ -85,25 +78,13 @@ def _json(response: httpx.Response) -> dict:
     return data if isinstance(data, dict) else {}
 
 
-def _sent(deps: Deps, inp: SendInput, message_id: str, data: dict) -> None:
-    at = step_now(inp.ref.at)
-    deps.store.ledger_set_status(inp.ref.key, "sent", data.get("provider_sid"), at=at)
-    deps.store.record_event(
-        inp.ref.contact_id, "sms.sent", journey_id=inp.ref.journey_id, step_id=inp.ref.step_id,
-        message_id=message_id, data=data, at=at,
-    )
-
-
-def _refused(deps: Deps, inp: SendInput, phone: str, message_id: str, response: httpx.Response) -> SendResult:
+async def _refused(deps: Deps, inp: SendInput, phone: str, message_id: str, response: httpx.Response) -> SendResult:
+    """The API refused the message for good (4xx): failed; a number that replied STOP is suppressed."""
     code = _json(response).get("code")
     reason = f"refused:{code or response.status_code}"
-    deps.store.ledger_set_status(inp.ref.key, "failed", reason)
-    deps.store.record_event(
-        inp.ref.contact_id, "sms.failed", journey_id=inp.ref.journey_id, step_id=inp.ref.step_id,
-        message_id=message_id, data={"status": response.status_code, "code": code},
-    )
+    await asyncio.to_thread(deps.store.ledger_set_status, inp.ref.key, "failed", reason)
     if code == UNSUBSCRIBED_RECIPIENT:
-        deps.store.suppress("sms", phone, reason="stop", source="sms provider 21610")
-    if code in INVALID_NUMBERS:
-        reason = "invalid_number"
-    return SendResult("failed", reason=reason, message_id=message_id)
+        await asyncio.to_thread(deps.store.suppress, "sms", phone, reason="stop", source="sms provider 21610")
+    await send_ledger.report(deps, inp.ref, "sms.failed", message_id=message_id,
+                             data={"status": response.status_code, "code": code})
+    return SendResult("failed", reason="invalid_number" if code in INVALID_NUMBERS else reason, message_id=message_id)

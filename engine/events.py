@@ -83,11 +83,15 @@ async def publish(
     task_queue: str | None = None,
     search_attributes: bool = False,
     deps: Any = None,
+    journey_id: str | None = None,
+    step_id: str | None = None,
 ) -> Published:
+    """`journey_id`/`step_id`: the step that learned of the event (a bounce), if any."""
     data = dict(data or {})
     if likely_bot:
         data["likely_bot"] = True
-    event_id = store.record_event(contact_id, event_type, data=data, message_id=message_id)
+    event_id = store.record_event(contact_id, event_type, data=data, message_id=message_id,
+                                  journey_id=journey_id, step_id=step_id)
     result = Published(event_id=event_id)
     ensure_hooks()
     follow_ups: list[FollowUp] = []

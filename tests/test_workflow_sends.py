@@ -135,7 +135,10 @@ async def test_550_fails_after_one_attempt_and_suppresses_the_address(sim):
     assert out.timeline[0].outcome == "failed" and out.timeline[0].detail["reason"].startswith("bounced:550")
     assert sim.store.suppression_reason("email", "GONE@example.com") == "hard_bounce"
     cid = sim.store.find_contact(email="gone@example.com").id
-    assert [e.type for e in sim.store.events_for(cid, type="email.bounced")] == ["email.bounced"]
+    bounced = sim.store.events_for(cid, type="email.bounced")
+    assert [(e.type, e.step_id, e.data["hard"]) for e in bounced] == [("email.bounced", "welcome", True)]
+    # the bounce went through the event path: the scoring model's hard-bounce rule applied
+    assert any("hard-bounce" in h.reason for h in sim.store.score_history(cid))
     # a later journey is refused before any SMTP traffic
     later = journey(ir.SendEmail(id="welcome", template="welcome"), emails=["welcome"],
                     entry=ir.Entry(kind="manual", reentry="always"))
