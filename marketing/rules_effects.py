@@ -41,21 +41,24 @@ async def enrol_action(hook: Any, rule: Rule, action: Action, client: Any, store
     return "" if result.status in ("started", "already_running") else f"enrol_{result.status}:{result.reason}"
 
 
-def _templates(folder: Any, name: str) -> dict[str, dict[str, str]]:
-    from compiler.templates import email_template, find_template
+def _templates(folder: Any, name: str) -> tuple[dict[str, dict[str, str]], dict[str, str]]:
+    """The notify template's variants and the shared parts (layouts) they use."""
+    from compiler.templates import collect_parts, email_template, find_template
 
     found = find_template(folder / "templates", name, ("subject.txt", "txt"), ("html",))
-    return {key: dict(vars(email_template(parts))) for key, parts in found.parts.items()}
+    pieces = collect_parts(folder / "templates", [f for parts in found.parts.values() for f in parts.values()])
+    templates = {key: dict(vars(email_template(parts))) for key, parts in found.parts.items()}
+    return templates, {part: f.text for part, f in pieces.files.items()}
 
 
 async def notify_action(hook: Any, rule: Rule, action: Action, client: Any, store: Any, contact_id: int, context: Any) -> str:
     from activities.outbound import notify
 
-    templates = _templates(hook.rules.folder, action.args["template"])
+    templates, parts = _templates(hook.rules.folder, action.args["template"])
     if not templates:
         return "template_missing"
     inp = NotifyInput(ref=_ref(rule, action, contact_id, context), to=action.args["to"],
-                      template_name=action.args["template"], templates=templates)
+                      template_name=action.args["template"], templates=templates, parts=parts)
     result = await notify(context.deps or hook.deps(store), inp)
     return "" if result.status == "sent" else result.reason or result.status
 
