@@ -274,34 +274,14 @@ def compose_email(
     template: EmailTemplate,
     context: dict[str, Any],
     *,
-    to: str,
-    sender: str,
-    message_key: str,
-    base_url: str,
-    signer: TokenSigner,
-    contact_id: str | int,
-    domain: str,
-    purpose: str = "marketing",
-    unsubscribe_mailto: str | None = None,
-    reply_to: str | None = None,
-    date: datetime | None = None,
     parts: Mapping[str, str] = NO_PARTS,
+    **options: Any,
 ) -> BuiltEmail:
-    """Render (with the shared `parts` the template uses) + build in one call,
-    with `unsubscribe_url`/`preferences_url` added to the context."""
-    links = TrackingLinks(base_url, signer, message_id_for(message_key, domain), contact_id, purpose=purpose)
-    rendered = render_email(template, {**context, **links.template_urls()}, parts)
-    return build_email(
-        rendered,
-        to=to,
-        sender=sender,
-        message_key=message_key,
-        base_url=base_url,
-        signer=signer,
-        contact_id=contact_id,
-        domain=domain,
-        purpose=purpose,
-        unsubscribe_mailto=unsubscribe_mailto,
-        reply_to=reply_to,
-        date=date,
+    """Render (with the shared `parts` the template uses) + build in one call, with
+    `unsubscribe_url`/`preferences_url` added to the context; `options` are build_email's."""
+    links = TrackingLinks(
+        options["base_url"], options["signer"], message_id_for(options["message_key"], options["domain"]),
+        options["contact_id"], purpose=options.get("purpose", "marketing"),
     )
+    rendered = render_email(template, {**context, **links.template_urls()}, parts)
+    return build_email(rendered, **options)

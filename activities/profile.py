@@ -3,7 +3,7 @@ calendar waits in the contact's time zone, and record step outcomes for reports.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta, timezone
 from typing import Any
 
 from activities.contracts import OutcomeInput, PlanWaitInput, PlanWaitResult, ProfileInput, UpdateInput

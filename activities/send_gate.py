@@ -5,7 +5,7 @@ quiet hours, frequency cap. Shared by email and SMS."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
 from activities.consent import decide

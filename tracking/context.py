@@ -51,6 +51,13 @@ class Tracking:
         except BadToken:
             return None
 
+    def path_token(self, request: Any, kind: str) -> tuple[dict[str, Any], int] | None:
+        """The request's path token, verified as `kind`, and its contact id; None if forged,
+        tampered, of another kind, expired or without a usable contact."""
+        fields = self.verify(request.path_params["token"], kind)
+        contact_id = contact_id_of(fields or {})
+        return None if fields is None or contact_id is None else (fields, contact_id)
+
     def url(self, path: str) -> str:
         return self.public_url.rstrip("/") + path
 

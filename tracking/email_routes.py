@@ -41,10 +41,10 @@ def client_meta(request: Request) -> dict[str, str | None]:
 async def open_pixel(request: Request) -> Response:
     """GET /o/{token}: always the pixel; a valid open records email.opened."""
     ctx = _ctx(request)
-    fields = ctx.verify(request.path_params["token"], tokens.OPEN)
-    contact_id = contact_id_of(fields or {})
-    if fields is None or contact_id is None:
+    verified = ctx.path_token(request, tokens.OPEN)
+    if verified is None:
         return _pixel()
+    fields, contact_id = verified
     message = await ctx.run(ctx.store.get_message, fields["message_id"])
     if message is not None and message.contact_id == contact_id:
         try:
@@ -57,10 +57,10 @@ async def open_pixel(request: Request) -> Response:
 async def click(request: Request) -> Response:
     """GET /c/{token}: 302 to the URL stored for (message, link); never a URL from the request."""
     ctx = _ctx(request)
-    fields = ctx.verify(request.path_params["token"], tokens.CLICK)
-    contact_id = contact_id_of(fields or {})
-    if fields is None or contact_id is None:
+    verified = ctx.path_token(request, tokens.CLICK)
+    if verified is None:
         return pages.bad_link(400)
+    fields, contact_id = verified
     message = await ctx.run(ctx.store.get_message, fields["message_id"])
     if message is None or message.contact_id != contact_id:
         return pages.message_page("Link not found", "This link is no longer available.", status_code=404)
@@ -87,10 +87,10 @@ def _what(ctx: Tracking, channel: str, purpose: str) -> str:
 async def unsubscribe_page(request: Request) -> Response:
     """GET /u/{token}: a confirmation page with a POST form (GET alone changes nothing)."""
     ctx = _ctx(request)
-    fields = ctx.verify(request.path_params["token"], tokens.UNSUBSCRIBE)
-    contact_id = contact_id_of(fields or {})
-    if fields is None or contact_id is None:
+    verified = ctx.path_token(request, tokens.UNSUBSCRIBE)
+    if verified is None:
         return pages.bad_link(400)
+    fields, contact_id = verified
     prefs = ctx.signer.sign(tokens.PREFERENCES, contact_id=fields["contact_id"], message_id=fields.get("message_id"))
     return pages.unsubscribe_form(_what(ctx, fields["channel"], fields["purpose"]), request.url.path,
                                   f"/p/{prefs}", ctx.consent_model.language)
@@ -107,10 +107,10 @@ async def _is_one_click(request: Request) -> bool:
 async def unsubscribe(request: Request) -> Response:
     """POST /u/{token}: withdraw that channel+purpose at once. RFC 8058 one-click: 200, no redirect."""
     ctx = _ctx(request)
-    fields = ctx.verify(request.path_params["token"], tokens.UNSUBSCRIBE)
-    contact_id = contact_id_of(fields or {})
-    if fields is None or contact_id is None:
+    verified = ctx.path_token(request, tokens.UNSUBSCRIBE)
+    if verified is None:
         return pages.bad_link(400)
+    fields, contact_id = verified
     channel, purpose = fields["channel"], fields["purpose"]
     one_click = await _is_one_click(request)
     try:

@@ -12,7 +12,7 @@ from starlette.responses import Response
 from compiler.consent_model import ConsentModel
 from store import Contact, ContactNotFound
 from tracking import pages, tokens
-from tracking.context import Tracking, contact_id_of
+from tracking.context import Tracking
 from tracking.email_routes import GRANTING, client_meta
 
 SOURCE = "preference page"
@@ -67,10 +67,10 @@ def apply_choices(store, model: ConsentModel, contact: Contact, wanted: set[str]
 
 
 async def _contact(ctx: Tracking, request: Request) -> Contact | Response:
-    fields = ctx.verify(request.path_params["token"], tokens.PREFERENCES)
-    contact_id = contact_id_of(fields or {})
-    if fields is None or contact_id is None:
+    verified = ctx.path_token(request, tokens.PREFERENCES)
+    if verified is None:
         return pages.bad_link(400)
+    fields, contact_id = verified
     contact = await ctx.run(ctx.store.get_contact, contact_id)
     if contact is None or contact.erased_at is not None:
         return pages.message_page("Nothing on record", "We hold no data about you any more.", status_code=404)
