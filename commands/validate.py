@@ -22,12 +22,12 @@ def run(args: argparse.Namespace) -> int:
     import os
 
     from compiler.compile import compile_paths
-    from compiler.config_files import config_validator, split_files
+    from compiler.config_files import config_validator, split_files, validator_key
 
     journey_files, config_files = split_files(args.paths)
     results = compile_paths(journey_files, workers=os.cpu_count() or 1)
     errors = [d for r in results for d in r.errors]
-    validators = {f: config_validator(f.name) for f in config_files}  # imported only when needed
+    validators = {f: config_validator(validator_key(f)) for f in config_files}  # imported only when needed
     checked_configs = [f for f, check in validators.items() if check]
     for f in checked_configs:
         errors.extend(validators[f](f))  # type: ignore[misc]

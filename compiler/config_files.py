@@ -26,7 +26,11 @@ CONFIG_FILE_NAMES: frozenset[str] = frozenset(
 )
 
 
+# journey scenario files (journeys/tests/*.yaml) are configuration too, keyed by this pattern
+SCENARIOS = "tests/*.yaml"
+
 CONFIG_VALIDATOR_MODULES: dict[str, str] = {
+    SCENARIOS: "engine.scenarios",
     "consent.yaml": "compiler.consent_model",
     "sending.yaml": "compiler.sending_model",
     "segments.yaml": "marketing.segments",
@@ -46,16 +50,25 @@ def config_validator(file_name: str) -> ConfigValidator | None:
     return CONFIG_VALIDATORS.get(file_name)
 
 
+def validator_key(path: Path) -> str:
+    """What a file's validator is registered under: its name, or SCENARIOS in a tests/ folder."""
+    return SCENARIOS if path.parent.name == "tests" else path.name
+
+
 def is_config_file(path: Path) -> bool:
-    return path.name in CONFIG_FILE_NAMES or path.name in CONFIG_VALIDATORS
+    key = validator_key(path)
+    return key == SCENARIOS or key in CONFIG_FILE_NAMES or key in CONFIG_VALIDATORS
 
 
 def expand(paths: Iterable[str | Path]) -> list[Path]:
-    """Files as given; a folder means its *.yaml / *.yml files (not its subfolders)."""
+    """Files as given; a folder means its *.yaml / *.yml files and those of its tests/ folder
+    (journey scenarios), no other subfolders."""
     out: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
-            out.extend(sorted(f for f in p.iterdir() if f.suffix in (".yaml", ".yml") and f.is_file()))
+            folders = [p] + ([p / "tests"] if p.name != "tests" and (p / "tests").is_dir() else [])
+            for folder in folders:
+                out.extend(sorted(f for f in folder.iterdir() if f.suffix in (".yaml", ".yml") and f.is_file()))
         else:
             out.append(p)
     return out

@@ -11,7 +11,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from compiler.diagnostics import Problems
+from compiler.config_file import check_config, load_config
+from compiler.config_files import CONFIG_VALIDATORS, SCENARIOS
+from compiler.diagnostics import Diagnostic, Problems
 from compiler.yaml_loader import LoadedDoc
 from engine.simulation import SimEvent, Simulation, SimulationResult
 
@@ -43,10 +45,7 @@ class Outcome:
         return not self.failures
 
 
-def load_scenarios(path: str | Path) -> list[Scenario]:
-    """The scenarios of one file; ConfigError (file:line:col) if it is malformed."""
-    from compiler.config_file import load_config
-
+def _build(path: Path) -> Any:
     def build(doc: LoadedDoc, problems: Problems) -> list[Scenario]:
         data = doc.data
         out = []
@@ -61,7 +60,19 @@ def load_scenarios(path: str | Path) -> list[Scenario]:
                                 tuple(item.get("events", [])), dict(item["expect"])))
         return out
 
-    return load_config(path, SCHEMA, build)
+    return build
+
+
+def load_scenarios(path: str | Path) -> list[Scenario]:
+    """The scenarios of one file; ConfigError (file:line:col) if it is malformed."""
+    return load_config(path, SCHEMA, _build(Path(path)))
+
+
+def validate_scenario_file(path: Path) -> list[Diagnostic]:
+    return check_config(path, SCHEMA, _build(path))[1]
+
+
+CONFIG_VALIDATORS[SCENARIOS] = validate_scenario_file
 
 
 def check(scenario: Scenario, out: SimulationResult) -> list[str]:

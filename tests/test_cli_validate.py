@@ -55,12 +55,18 @@ def test_json_format_ok(capsys: pytest.CaptureFixture[str]) -> None:
     assert [j["id"] for j in report["journeys"]] == ["trial-to-paid"] and len(report["journeys"][0]["version"]) == 12
 
 
-def test_a_folder_means_its_yaml_files_not_subfolders(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    (tmp_path / "tests").mkdir()
-    (tmp_path / "tests" / "broken.yaml").write_text("not: a journey\n")
+def test_a_folder_means_its_yaml_files_and_its_scenarios_not_other_subfolders(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "drafts").mkdir()
+    (tmp_path / "drafts" / "broken.yaml").write_text("not: a journey\n")
     (tmp_path / "notes.txt").write_text("ignored")
     assert cli.main(["validate", str(tmp_path)]) == 0
     assert capsys.readouterr().out == "ok: 0 journeys\n"
+    (tmp_path / "tests").mkdir()  # journey scenarios: checked against their own schema
+    (tmp_path / "tests" / "broken.yaml").write_text("journey: x\nscenarios: []\n")
+    assert cli.main(["validate", str(tmp_path)]) == 1
+    assert "tests/broken.yaml:2:12: scenarios: [] should be non-empty" in capsys.readouterr().out
 
 
 def test_config_files_are_dispatched_by_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
