@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 from temporalio.client import Client
 from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
@@ -62,11 +64,11 @@ async def enrol(
     """Start `journey` for the contact. With `event`, signal-with-start: a run that is
     already going receives the event instead."""
     workflow_id = workflow_id_for(journey.id, contact_id, key)
-    state = store.get_journey_state(journey.id)
+    # store calls run in threads: bulk enrolment keeps many starts in flight on one event loop
+    state, last = await asyncio.to_thread(_journey_and_last, store, journey.id, contact_id, key)
     if state is not None and state.state in ("draining", "removed"):
         return EnrolResult("refused", workflow_id, f"journey_{state.state}")
     now = datetime.now(timezone.utc)
-    last = store.last_enrolment(journey.id, contact_id, key)
     refusal = reentry_refusal(journey, last.started_at if last else None, now)
     attrs = None
     if search_attributes:
@@ -79,7 +81,7 @@ async def enrol(
         )
     if refusal and event is None:
         return EnrolResult("refused", workflow_id, refusal)
-    inp = RunInput(journey=journey.to_dict(), contact_id=contact_id, key=key, search_attributes=search_attributes)
+    inp = RunInput(journey=_ir(journey), contact_id=contact_id, key=key, search_attributes=search_attributes)
     options = dict(
         id=workflow_id,
         task_queue=task_queue,
@@ -105,8 +107,26 @@ async def enrol(
         raise
     if last is not None and last.run_id == handle.first_execution_run_id:
         return EnrolResult("signalled", workflow_id)
-    store.record_enrolment(
-        journey.id, contact_id, key=key, workflow_id=workflow_id,
+    await asyncio.to_thread(
+        store.record_enrolment, journey.id, contact_id, key=key, workflow_id=workflow_id,
         run_id=handle.first_execution_run_id or handle.result_run_id or "", started_at=now,
     )
     return EnrolResult("started", workflow_id)
+
+
+def _journey_and_last(store: Any, journey_id: str, contact_id: int, key: str | None) -> tuple[Any, Any]:
+    """The journey's deployment state and the contact's last enrolment."""
+    return store.get_journey_state(journey_id), store.last_enrolment(journey_id, contact_id, key)
+
+
+_IR_CACHE: dict[tuple[str, str], dict[str, Any]] = {}
+
+
+def _ir(journey: Journey) -> dict[str, Any]:
+    """The run input's IR, built once per version (a version's IR never changes)."""
+    key = (journey.id, journey.version)
+    if key not in _IR_CACHE:
+        if len(_IR_CACHE) > 256:
+            _IR_CACHE.clear()
+        _IR_CACHE[key] = journey.to_dict()
+    return _IR_CACHE[key]
