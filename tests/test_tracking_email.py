@@ -182,12 +182,23 @@ async def test_unsubscribe_refusals_change_nothing(store, app, bad):
 
 # ------------------------------------------------------------------ double opt-in
 
+async def test_opening_the_confirm_link_only_shows_a_button(store, app):
+    """Mail scanners open every link: a GET must not confirm anything."""
+    cid = seed(store)
+    tok = token(tokens.CONFIRM, cid)
+    before = counts(store)
+    async with http(app) as c:
+        r = await c.get(f"/confirm/{tok}")
+    assert r.status_code == 200 and '<form method="post" action="/confirm/' in r.text
+    assert counts(store) == before and store.consent_state(cid, "email", "marketing").status != "confirmed"
+
+
 async def test_confirm_records_confirmed_consent_with_the_token_hash(store, app):
     cid = seed(store)
     tok = token(tokens.CONFIRM, cid)
     async with http(app) as c:
-        r = await c.get(f"/confirm/{tok}")
-        again = await c.get(f"/confirm/{tok}")
+        r = await c.post(f"/confirm/{tok}")
+        again = await c.post(f"/confirm/{tok}")
     assert r.status_code == again.status_code == 200 and "Thank you" in r.text
     confirmed = [e for e in store.consent_history(cid) if e.status == "confirmed"]
     assert len(confirmed) == 1  # the second click adds nothing
@@ -199,8 +210,9 @@ async def test_expired_confirm_link_gets_410_and_changes_nothing(store, app):
     cid = seed(store)
     before = counts(store)
     async with http(app) as c:
-        r = await c.get(f"/confirm/{token(tokens.CONFIRM, cid, expires_at=1_000)}")
-    assert r.status_code == 410 and "expired" in r.text
+        r = await c.post(f"/confirm/{token(tokens.CONFIRM, cid, expires_at=1_000)}")
+        shown = await c.get(f"/confirm/{token(tokens.CONFIRM, cid, expires_at=1_000)}")
+    assert r.status_code == shown.status_code == 410 and "expired" in r.text
     assert counts(store) == before
 
 
@@ -214,8 +226,8 @@ async def test_confirm_refusals_change_nothing(store, app, bad):
     }[bad]()
     before = counts(store)
     async with http(app) as c:
-        r = await c.get(f"/confirm/{tok}")
-    assert r.status_code == 400 and counts(store) == before
+        r, shown = await c.post(f"/confirm/{tok}"), await c.get(f"/confirm/{tok}")
+    assert r.status_code == shown.status_code == 400 and counts(store) == before
 
 
 async def test_confirm_link_does_not_override_a_later_unsubscribe(store, app):
@@ -224,5 +236,5 @@ async def test_confirm_link_does_not_override_a_later_unsubscribe(store, app):
     store.record_consent(cid, "email", "marketing", "withdrawn", source="unsubscribe link")
     before = counts(store)
     async with http(app) as c:
-        r = await c.get(f"/confirm/{tok}")
+        r = await c.post(f"/confirm/{tok}")
     assert r.status_code == 409 and counts(store) == before

@@ -141,10 +141,8 @@ def _withdraw(ctx: Tracking, contact_id: int, channel: str, purpose: str, meta: 
     return True
 
 
-async def confirm(request: Request) -> Response:
-    """GET /confirm/{token}: double opt-in; consent becomes confirmed. Expired links get 410."""
-    ctx = _ctx(request)
-    token = request.path_params["token"]
+def _confirm_token(ctx: Tracking, token: str) -> tuple[dict[str, Any], int] | Response:
+    """The confirm token's fields and contact, or the page that says why not (expired: 410)."""
     try:
         fields = ctx.signer.verify(token, tokens.CONFIRM)
     except BadToken as exc:
@@ -156,8 +154,29 @@ async def confirm(request: Request) -> Response:
             )
         return pages.bad_link(400)
     contact_id = contact_id_of(fields)
-    if contact_id is None:
-        return pages.bad_link(400)
+    return pages.bad_link(400) if contact_id is None else (fields, contact_id)
+
+
+async def confirm_page(request: Request) -> Response:
+    """GET /confirm/{token}: a page with a button; nothing changes yet. Mail security scanners
+    open every link in a message, so a GET alone must never confirm a subscription."""
+    ctx = _ctx(request)
+    checked = _confirm_token(ctx, request.path_params["token"])
+    if isinstance(checked, Response):
+        return checked
+    fields, _ = checked
+    return pages.confirm_form(_what(ctx, fields["channel"], fields["purpose"]), request.url.path,
+                              ctx.consent_model.language)
+
+
+async def confirm(request: Request) -> Response:
+    """POST /confirm/{token}: double opt-in; consent becomes confirmed. Expired links get 410."""
+    ctx = _ctx(request)
+    token = request.path_params["token"]
+    checked = _confirm_token(ctx, token)
+    if isinstance(checked, Response):
+        return checked
+    fields, contact_id = checked
     evidence = "sha256:" + hashlib.sha256(token.encode("ascii")).hexdigest()
     try:
         outcome = await ctx.run(_confirm, ctx, contact_id, fields, evidence, client_meta(request))

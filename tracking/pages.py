@@ -71,6 +71,14 @@ def unsubscribe_form(what: str, action: str, preferences_url: str | None, lang: 
     return page("Unsubscribe", body, lang=lang)
 
 
+def confirm_form(what: str, action: str, lang: str) -> HTMLResponse:
+    body = (
+        f"<h1>Confirm your subscription</h1><p>Yes, send me {escape(what)}.</p>"
+        f'<form method="post" action="{escape(action)}"><button type="submit">Confirm my subscription</button></form>'
+    )
+    return page("Confirm your subscription", body, lang=lang)
+
+
 def unsubscribed(what: str, lang: str) -> HTMLResponse:
     return message_page("You are unsubscribed", f"You will not receive {what} any more.", lang=lang)
 
