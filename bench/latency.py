@@ -45,7 +45,6 @@ from devstack.ports import free_port
 from devstack.uvicorn_thread import UvicornThread
 from tracking.server import LazyClient, create_app
 from tracking.tokens import signer_from_env
-from workflows.run_types import workflow_id_for
 
 JOURNEY = """journey: bench-latency
 title: Click latency
@@ -136,7 +135,7 @@ async def run(n: int, workdir: Path) -> dict[str, list[float]]:
                          client_provider=LazyClient(lambda: Client.connect(rig.server.address)),
                          api_tokens=[], twilio_auth_token="bench", public_url=f"http://127.0.0.1:{tracking_port}",
                          task_queue=rig.task_queue)
-        with UvicornThread(app, port=tracking_port, name="tracking") as server:
+        with UvicornThread(app, port=tracking_port, name="tracking"):
             warm = make_contacts(rig.store, 1, "lat-warm")
             ids = make_contacts(rig.store, n, "lat")
             workflow_ids = await enrol_all(rig.client, rig.store, journey, warm + ids, rig.task_queue)
