@@ -24,8 +24,16 @@ def read_profile(deps: Deps, request: int | ProfileInput) -> dict[str, Any]:
 
 
 def update_profile(deps: Deps, inp: UpdateInput) -> dict[str, Any]:
-    """Apply a `set` step once per visit: the ledger key makes a retried attempt a no-op."""
+    """Apply a `set` step once per visit: the changes and the ledger entry commit together, so
+    a retried attempt (after a crash at any point) either finds it done or does it all."""
     store, ref = deps.store, inp.ref
+    with store.transaction():
+        _apply_once(store, inp)
+    return store.read_profile(ref.contact_id, thresholds=deps.temperature_thresholds)
+
+
+def _apply_once(store: Any, inp: UpdateInput) -> None:
+    ref = inp.ref
     entry = store.ledger_claim(
         ref.key, contact_id=ref.contact_id, journey_id=ref.journey_id, step_id=ref.step_id,
         channel="profile", message_id="",
@@ -45,7 +53,6 @@ def update_profile(deps: Deps, inp: UpdateInput) -> dict[str, Any]:
         if inp.attributes:
             store.set_attributes(ref.contact_id, inp.attributes)
         store.ledger_set_status(ref.key, "sent")
-    return store.read_profile(ref.contact_id, thresholds=deps.temperature_thresholds)
 
 
 def plan_wait(deps: Deps, inp: PlanWaitInput) -> PlanWaitResult:

@@ -137,3 +137,27 @@ def test_a_transaction_groups_calls_all_or_nothing(store) -> None:
     except RuntimeError:
         pass
     assert store.ledger_get("wf/run/b/1") is None  # rolled back together
+
+
+def test_a_set_step_applies_once_even_after_a_crash_mid_way(store) -> None:
+    """activities.profile.update_profile: changes and ledger entry commit together."""
+    from activities.contracts import StepRef, UpdateInput
+    from activities.deps import Deps
+    from activities.profile import update_profile
+
+    cid = store.create_contact(email="set@example.com")
+    ref = StepRef(journey_id="j", version="v", workflow_id="wf", run_id="r", step_id="promote", visit=1, contact_id=cid)
+    inp = UpdateInput(ref=ref, score_add=20, tags_add=["sales-ready"], stage="sql")
+    deps = Deps(store=store, signer=None)
+    original = store.add_tags
+    store.add_tags = lambda *a, **k: (_ for _ in ()).throw(ConnectionError("crash after the score was added"))
+    try:
+        update_profile(deps, inp)
+    except ConnectionError:
+        pass
+    finally:
+        store.add_tags = original
+    assert store.get_scores(cid).get("global", 0) == 0 and store.ledger_get(ref.key) is None  # nothing half-done
+    update_profile(deps, inp)  # the retry
+    update_profile(deps, inp)  # a duplicate retry
+    assert store.get_scores(cid)["global"] == 20 and store.get_contact(cid).stage == "sql"
