@@ -7,15 +7,18 @@ the module that holds the behaviour. Synchronous store work runs in a thread.
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any, Awaitable, Callable, TypeVar
 
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
 from activities import contracts as c
 from activities import email, outbound, profile, sms
 from activities.deps import Deps
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 HEARTBEAT_EVERY_S = 5.0
@@ -32,9 +35,22 @@ async def heartbeating(work: Awaitable[T]) -> T:
 
     beating = asyncio.create_task(beat())
     try:
-        return await work
+        return await guarded(work)
     finally:
         beating.cancel()
+
+
+async def guarded(work: Awaitable[T]) -> T:
+    """Failure messages are stored in the run's history, where no personal data may go: an
+    unexpected error leaves the worker as its type only (retried as usual); the full text,
+    which may name an address, stays in the worker's log."""
+    try:
+        return await work
+    except ApplicationError:
+        raise  # ours: codes only
+    except Exception as exc:
+        log.exception("activity %s failed", activity.info().activity_type)
+        raise ApplicationError(f"{type(exc).__name__} (details in the worker log)", type=type(exc).__name__) from None
 
 
 class JourneyActivities:
@@ -43,11 +59,11 @@ class JourneyActivities:
 
     @activity.defn(name=c.READ_PROFILE)
     async def read_profile(self, request: c.ProfileInput | int) -> dict[str, Any]:
-        return await asyncio.to_thread(profile.read_profile, self.deps, request)
+        return await guarded(asyncio.to_thread(profile.read_profile, self.deps, request))
 
     @activity.defn(name=c.PLAN_WAIT)
     async def plan_wait(self, inp: c.PlanWaitInput) -> c.PlanWaitResult:
-        return await asyncio.to_thread(profile.plan_wait, self.deps, inp)
+        return await guarded(asyncio.to_thread(profile.plan_wait, self.deps, inp))
 
     @activity.defn(name=c.UPDATE_PROFILE)
     async def update_profile(self, inp: c.UpdateInput) -> dict[str, Any]:
@@ -55,7 +71,7 @@ class JourneyActivities:
 
     @activity.defn(name=c.RECORD_OUTCOME)
     async def record_outcome(self, inp: c.OutcomeInput) -> None:
-        await asyncio.to_thread(profile.record_outcome, self.deps, inp)
+        await guarded(asyncio.to_thread(profile.record_outcome, self.deps, inp))
 
     @activity.defn(name=c.SEND_EMAIL)
     async def send_email(self, inp: c.SendInput) -> c.SendResult:

@@ -4,6 +4,7 @@ headers, tracking, consent, quiet hours, caps, and exactly-once under faults."""
 from __future__ import annotations
 
 from dataclasses import replace
+import asyncio
 from datetime import datetime
 
 import pytest
@@ -197,3 +198,28 @@ async def test_frequency_cap_postpones_the_second_send(sim):
     assert postponed and postponed[0].detail["reason"] == "frequency_cap"
     second = [e for e in out.timeline if e.step == "two" and e.outcome == "sent"][0]
     assert second.at_s >= 7 * 86400
+
+
+async def test_an_unexpected_activity_error_reaches_the_history_without_its_text(sim):
+    """A store error naming an address must not put the address into the run's history."""
+    original = sim.store.template_context
+
+    def failing(contact_id, **kw):
+        raise ValueError("cannot render for leaky@example.com")
+
+    sim.store.template_context = failing
+    try:
+        cid = sim.create_contact(dict(ANA, email="leaky@example.com"))
+        handle = await sim.start(one_email(), cid)
+        failures = []
+        for _ in range(200):  # a retried failure shows as the pending activity's last failure
+            failures = [p.last_failure for p in (await handle.describe()).raw_description.pending_activities
+                        if p.HasField("last_failure")]
+            if failures:
+                break
+            await asyncio.sleep(0.05)
+        await handle.terminate("test over")
+    finally:
+        sim.store.template_context = original
+    assert failures and failures[0].message == "ValueError (details in the worker log)"
+    assert "leaky" not in (await handle.fetch_history()).to_json()
