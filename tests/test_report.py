@@ -70,7 +70,6 @@ async def populate(store, sim, j: ir.Journey) -> dict[str, int]:
     return people
 
 
-pytestmark = pytest.mark.asyncio
 
 
 async def test_report_numbers_from_real_runs(store, sim, hooks):
