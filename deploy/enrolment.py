@@ -12,6 +12,7 @@ from typing import Any, Callable
 
 from compiler.ir import Journey
 from deploy.load import DeployError
+from store.base import BATCH
 from workflows.run_types import TASK_QUEUE
 
 CSV_COLUMNS = ("contact_id", "external_id", "email")
@@ -41,18 +42,15 @@ def active_journey(store: Any, journey_id: str) -> Journey:
     return Journey.from_dict(ir)
 
 
-def _known(store: Any, contact_id: int) -> bool:
-    contact = store.get_contact(contact_id)
-    return contact is not None and contact.erased_at is None
-
-
 def resolve_ids(store: Any, ids: list[int]) -> tuple[list[int], list[str]]:
-    known = [i for i in ids if _known(store, i)]
-    return known, [str(i) for i in ids if i not in known]
+    """The ids of live contacts (in order) and, as text, the others."""
+    live = store.live_contact_ids(ids)
+    return [i for i in ids if i in live], [str(i) for i in ids if i not in live]
 
 
 def read_csv(store: Any, path: str | Path) -> tuple[list[int], list[str]]:
-    """Contact ids from a CSV with a `contact_id`, `external_id` or `email` column."""
+    """Contact ids from a CSV with a `contact_id`, `external_id` or `email` column (looked up
+    in batches: one query per few hundred rows), and the values that match no contact."""
     try:
         with open(path, newline="", encoding="utf-8-sig") as f:
             rows = list(csv.DictReader(f))
@@ -62,22 +60,15 @@ def read_csv(store: Any, path: str | Path) -> tuple[list[int], list[str]]:
     column = next((c for c in CSV_COLUMNS if c in header), None)
     if column is None:
         raise DeployError(f"{path}: needs a column named one of {', '.join(CSV_COLUMNS)} (found: {', '.join(header) or 'none'})")
-    ids: list[int] = []
-    unknown: list[str] = []
-    for row in rows:
-        value = (row.get(column) or "").strip()
-        cid = _lookup(store, column, value)
-        (ids.append(cid) if cid is not None else unknown.append(value or "(blank)"))
-    return list(dict.fromkeys(ids)), unknown
-
-
-def _lookup(store: Any, column: str, value: str) -> int | None:
-    if not value:
-        return None
+    values = [(row.get(column) or "").strip() for row in rows]
     if column == "contact_id":
-        return int(value) if value.isdigit() and _known(store, int(value)) else None
-    found = store.find_contact(**{column: value})
-    return found.id if found is not None else None
+        live = store.live_contact_ids([int(v) for v in values if v.isdigit()])
+        found = {v: int(v) for v in values if v.isdigit() and int(v) in live}
+    else:
+        found = store.contact_ids_by(column, [v for v in values if v])
+    ids = [found[v] for v in values if v in found]
+    unknown = [v or "(blank)" for v in values if v not in found]
+    return list(dict.fromkeys(ids)), unknown
 
 
 async def enrol_many(
@@ -90,22 +81,65 @@ async def enrol_many(
     task_queue: str = TASK_QUEUE,
     on_done: Callable[[], None] | None = None,
 ) -> EnrolSummary:
-    from engine.enrol import enrol
+    """Start the journey for each contact, `concurrency` starts in flight. The store is read
+    and written per batch of `BATCH` contacts, in threads, so the event loop only starts runs:
+    the journey's state (a drain stops the rest within a batch) and the contacts' last
+    enrolments in one read, the new enrolment rows in one write transaction."""
+    from engine.enrol import start_run
 
     summary = EnrolSummary()
-    gate = asyncio.Semaphore(concurrency)
+    queue: asyncio.Queue[tuple[int, Any, Any] | None] = asyncio.Queue(maxsize=BATCH)
+    recorded: list[dict[str, Any]] = []
+    write_lock = asyncio.Lock()
 
-    async def one(contact_id: int) -> None:
-        async with gate:
-            result = await enrol(client, store, journey, contact_id, task_queue=task_queue, search_attributes=True)
-        if result.status == "started":
-            summary.started += 1
-        elif result.status == "already_running":
-            summary.already_running += 1
-        else:
-            summary.refused[result.reason or result.status] += 1
-        if on_done:
-            on_done()
+    async def record(at_least: int) -> None:
+        async with write_lock:
+            if len(recorded) >= max(at_least, 1):
+                rows = recorded[:]
+                del recorded[:]
+                await asyncio.to_thread(store.record_enrolments, rows)
 
-    await asyncio.gather(*(one(cid) for cid in contact_ids))
+    async def read_ahead() -> None:
+        for i in range(0, len(contact_ids), BATCH):
+            batch = contact_ids[i:i + BATCH]
+            state, last = await asyncio.to_thread(_state_and_lasts, store, journey.id, batch)
+            for contact_id in batch:
+                await queue.put((contact_id, state, last.get(contact_id)))
+        for _ in range(concurrency):
+            await queue.put(None)
+
+    async def start_each() -> None:
+        while (item := await queue.get()) is not None:
+            contact_id, state, last = item
+            result, row = await start_run(client, journey, contact_id, state=state, last=last,
+                                          task_queue=task_queue, search_attributes=True)
+            if row is not None:
+                recorded.append(row)
+                await record(BATCH)
+            _count(summary, result.status, result.reason)
+            if on_done:
+                on_done()
+
+    try:
+        async with asyncio.TaskGroup() as group:
+            group.create_task(read_ahead())
+            for _ in range(concurrency):
+                group.create_task(start_each())
+    except BaseExceptionGroup as failed:  # the first failure, as a plain exception for the CLI's handlers
+        raise failed.exceptions[0] from None
+    finally:
+        await record(0)  # runs started before a failure keep their enrolment row
     return summary
+
+
+def _state_and_lasts(store: Any, journey_id: str, contact_ids: list[int]) -> tuple[Any, dict[int, Any]]:
+    return store.get_journey_state(journey_id), store.last_enrolments(journey_id, contact_ids)
+
+
+def _count(summary: EnrolSummary, status: str, reason: str) -> None:
+    if status == "started":
+        summary.started += 1
+    elif status == "already_running":
+        summary.already_running += 1
+    else:
+        summary.refused[reason or status] += 1

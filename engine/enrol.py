@@ -63,13 +63,37 @@ async def enrol(
 ) -> EnrolResult:
     """Start `journey` for the contact. With `event`, signal-with-start: a run that is
     already going receives the event instead."""
-    workflow_id = workflow_id_for(journey.id, contact_id, key)
-    # store calls run in threads: bulk enrolment keeps many starts in flight on one event loop
+    # store calls run in threads: many starts stay in flight on one event loop
     state, last = await asyncio.to_thread(_journey_and_last, store, journey.id, contact_id, key)
+    result, enrolment = await start_run(client, journey, contact_id, state=state, last=last, key=key, event=event,
+                                        task_queue=task_queue, search_attributes=search_attributes)
+    if enrolment is not None:
+        await asyncio.to_thread(lambda: store.record_enrolment(**enrolment))
+    return result
+
+
+async def start_run(
+    client: Client,
+    journey: Journey,
+    contact_id: int,
+    *,
+    state: Any,
+    last: Any,
+    key: str | None = None,
+    event: JourneyEvent | None = None,
+    task_queue: str = TASK_QUEUE,
+    search_attributes: bool = False,
+) -> tuple[EnrolResult, dict[str, Any] | None]:
+    """`enrol` without the store: the journey's deployment `state` and the contact's `last`
+    enrolment are read by the caller (bulk enrolment reads them per batch). Returns the result
+    and, for a new run, the enrolment row to record (`store.record_enrolment(**row)`)."""
+    workflow_id = workflow_id_for(journey.id, contact_id, key)
     if state is not None and state.state in ("draining", "removed"):
-        return EnrolResult("refused", workflow_id, f"journey_{state.state}")
+        return EnrolResult("refused", workflow_id, f"journey_{state.state}"), None
     now = datetime.now(timezone.utc)
     refusal = reentry_refusal(journey, last.started_at if last else None, now)
+    if refusal and event is None:
+        return EnrolResult("refused", workflow_id, refusal), None
     attrs = None
     if search_attributes:
         attrs = TypedSearchAttributes(
@@ -79,8 +103,6 @@ async def enrol(
                 SearchAttributePair(CONTACT_KEY, str(contact_id)),
             ]
         )
-    if refusal and event is None:
-        return EnrolResult("refused", workflow_id, refusal)
     inp = RunInput(journey=_ir(journey), contact_id=contact_id, key=key, search_attributes=search_attributes)
     options = dict(
         id=workflow_id,
@@ -93,25 +115,23 @@ async def enrol(
         if event is not None:
             if refusal:  # only deliver to a running run; never start a new one
                 await client.get_workflow_handle(workflow_id).signal(SIGNAL_EVENT, event)
-                return EnrolResult("signalled", workflow_id)
+                return EnrolResult("signalled", workflow_id), None
             handle = await client.start_workflow(
                 WORKFLOW_NAME, inp, start_signal=SIGNAL_EVENT, start_signal_args=[event], **options
             )
         else:
             handle = await client.start_workflow(WORKFLOW_NAME, inp, **options)
     except WorkflowAlreadyStartedError:
-        return EnrolResult("already_running", workflow_id)
+        return EnrolResult("already_running", workflow_id), None
     except Exception as exc:  # a signal to a run that has finished
         if event is not None and "not found" in str(exc).lower():
-            return EnrolResult("refused", workflow_id, refusal or "not_running")
+            return EnrolResult("refused", workflow_id, refusal or "not_running"), None
         raise
     if last is not None and last.run_id == handle.first_execution_run_id:
-        return EnrolResult("signalled", workflow_id)
-    await asyncio.to_thread(
-        store.record_enrolment, journey.id, contact_id, key=key, workflow_id=workflow_id,
-        run_id=handle.first_execution_run_id or handle.result_run_id or "", started_at=now,
-    )
-    return EnrolResult("started", workflow_id)
+        return EnrolResult("signalled", workflow_id), None
+    row = dict(journey_id=journey.id, contact_id=contact_id, key=key, workflow_id=workflow_id,
+               run_id=handle.first_execution_run_id or handle.result_run_id or "", started_at=now)
+    return EnrolResult("started", workflow_id), row
 
 
 def _journey_and_last(store: Any, journey_id: str, contact_id: int, key: str | None) -> tuple[Any, Any]:

@@ -19,6 +19,8 @@ from store.records import ContactNotFound, StoreError
 # The connection of the `Store.transaction()` open in this thread / task, with its engine.
 _open: ContextVar[tuple[Engine, Connection] | None] = ContextVar("store_transaction", default=None)
 
+BATCH = 500  # values per IN (...) list: well under SQLite's and PostgreSQL's parameter limits
+
 
 class StoreBase:
     _engine: Engine
@@ -94,6 +96,15 @@ class StoreBase:
             raise ContactNotFound(f"no contact with id {contact_id}")
         if erased[0] is not None:
             raise ContactNotFound(f"contact {contact_id} was erased")
+
+    @staticmethod
+    def _live_ids(conn: Connection, contact_ids: list[int]) -> set[int]:
+        """Those of `contact_ids` that exist and are not erased (one query per `BATCH`)."""
+        c = schema.contacts.c
+        live: set[int] = set()
+        for i in range(0, len(contact_ids), BATCH):
+            live.update(conn.execute(select(c.id).where(c.id.in_(contact_ids[i:i + BATCH]), c.erased_at.is_(None))).scalars())
+        return live
 
     @staticmethod
     def _when(at: datetime | None) -> datetime:

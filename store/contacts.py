@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from store import schema
 from store.addresses import check_timezone, normalise_email, normalise_phone
-from store.base import StoreBase, check_id, check_text
+from store.base import BATCH, StoreBase, check_id, check_text
 from store.db import utcnow
 from store.records import Contact, ContactNotFound, StageChange, StoreError
 
@@ -114,6 +114,35 @@ class ContactsMixin(StoreBase):
                 if found is not None:
                     return found
         return None
+
+    def contact_ids_by(self, column: str, values: list[str]) -> dict[str, int]:
+        """`find_contact` for many values of one column ("external_id", "email" or "phone"), one
+        query per `BATCH`: value as given -> contact id. Values that match no live contact, or
+        are not a valid address, are absent."""
+        if column not in ("external_id", "email", "phone"):
+            raise StoreError(f"cannot look contacts up by {column!r}")
+        normalise = {"email": normalise_email, "phone": normalise_phone}.get(column, str)
+        wanted: dict[str, list[str]] = {}  # stored form -> the values given for it
+        for value in values:
+            try:
+                wanted.setdefault(normalise(value), []).append(value)
+            except StoreError:
+                continue
+        stored = list(wanted)
+        found: dict[str, int] = {}
+        with self._read() as conn:
+            for i in range(0, len(stored), BATCH):
+                rows = conn.execute(select(c[column], c.id).where(c[column].in_(stored[i:i + BATCH]), c.erased_at.is_(None))
+                                    .order_by(c.id.desc()))
+                for key, cid in rows:  # lowest id last: it wins, as in find_contact
+                    for value in wanted[key]:
+                        found[value] = cid
+        return found
+
+    def live_contact_ids(self, contact_ids: list[int]) -> set[int]:
+        """Those of `contact_ids` that exist and are not erased."""
+        with self._read() as conn:
+            return self._live_ids(conn, contact_ids)
 
     def update_contact(self, contact_id: int, **fields: Any) -> None:
         """Replace the given profile fields (email, phone, names, locale, timezone, attributes...)."""

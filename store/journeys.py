@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 
 from store import schema
-from store.base import StoreBase, check_choice, check_text
+from store.base import BATCH, StoreBase, check_choice, check_id, check_text
 from store.db import utcnow
 from store.records import Enrolment, JourneyState, JourneyVersion, StoreError
 
@@ -108,7 +108,40 @@ class JourneysMixin(StoreBase):
             query = query.where(en.key == key)
         with self._read() as conn:
             r = conn.execute(query).first()
-        return None if r is None else Enrolment(r.id, r.journey_id, r.contact_id, r.key, r.workflow_id, r.run_id, r.started_at)
+        return None if r is None else _enrolment(r)
+
+    def last_enrolments(self, journey_id: str, contact_ids: list[int]) -> dict[int, Enrolment]:
+        """`last_enrolment` (any key) for many contacts in one query each `BATCH`: contact id ->
+        its latest enrolment; contacts never enrolled are absent."""
+        latest: dict[int, Enrolment] = {}
+        with self._read() as conn:
+            for i in range(0, len(contact_ids), BATCH):
+                rows = conn.execute(
+                    select(schema.enrolments)
+                    .where(en.journey_id == journey_id, en.contact_id.in_(contact_ids[i:i + BATCH]))
+                    .order_by(en.started_at, en.id))
+                latest.update((r.contact_id, _enrolment(r)) for r in rows)  # later rows replace earlier ones
+        return latest
+
+    def record_enrolments(self, rows: list[dict[str, Any]]) -> int:
+        """Many `record_enrolment`s (same keyword names, plus journey_id and contact_id) in one
+        write transaction. Rows of contacts erased or deleted meanwhile are dropped (their runs
+        find no contact and end); returns how many were recorded."""
+        if not rows:
+            return 0
+        values = []
+        for row in rows:
+            check_text("journey id", row["journey_id"])
+            check_text("workflow id", row["workflow_id"])
+            values.append({"journey_id": row["journey_id"], "contact_id": check_id(row["contact_id"]),
+                           "key": row.get("key"), "workflow_id": row["workflow_id"], "run_id": row.get("run_id"),
+                           "started_at": self._when(row.get("started_at"))})
+        with self._write() as conn:
+            live = self._live_ids(conn, sorted({v["contact_id"] for v in values}))  # inside the write: no erase between
+            values = [v for v in values if v["contact_id"] in live]
+            if values:
+                conn.execute(schema.enrolments.insert(), values)
+        return len(values)
 
     def finish_enrolment(self, workflow_id: str, run_id: str, outcome: str) -> None:
         """Mark the run (by its first run id) as ended, so events no longer go to it."""
@@ -129,3 +162,7 @@ class JourneysMixin(StoreBase):
     @staticmethod
     def _version_missing(conn: Any, journey_id: str, version: str) -> bool:
         return conn.execute(select(jv.version).where(jv.journey_id == journey_id, jv.version == version)).first() is None
+
+
+def _enrolment(r: Any) -> Enrolment:
+    return Enrolment(r.id, r.journey_id, r.contact_id, r.key, r.workflow_id, r.run_id, r.started_at)

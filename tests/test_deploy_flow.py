@@ -196,6 +196,12 @@ async def test_drain_refuses_new_entries(stack, tmp_path):
     result = await enrol(stack.client, stack.store, active_journey(stack.store, "deploy-drain"), cid,
                          task_queue=stack.config.task_queue, search_attributes=True)
     assert (result.status, result.reason) == ("refused", "journey_draining")
+    from deploy.enrolment import enrol_many
+
+    bulk = await enrol_many(stack.client, stack.store, active_journey(stack.store, "deploy-drain"),
+                            [cid, new_contact(stack.store, "later@example.com")], task_queue=stack.config.task_queue)
+    assert (bulk.started, dict(bulk.refused)) == (0, {"journey_draining": 2})
+    assert stack.store.last_enrolment("deploy-drain", cid) is None
     _, again = await deploy(stack, path, drain=["deploy-drain"])
     assert again.actions == []
 
@@ -265,7 +271,29 @@ async def test_cli_enroll_from_csv_reports_started_and_unknown(stack, tmp_path):
     again = await enrol_many(stack.client, stack.store, active_journey(stack.store, "deploy-csv"), ids,
                              task_queue=stack.config.task_queue)
     assert (again.started, dict(again.refused)) == (0, {"reentry_never": 2})
+    assert all(stack.store.last_enrolment("deploy-csv", cid) is not None for cid in ids)  # recorded by the CLI
     runs = [wf async for wf in stack.client.list_workflows('Journey="deploy-csv"')]
     assert len(runs) == 2  # started on the worker's task queue (NURTURE_TASK_QUEUE)
     for wf in runs:
         await at_step(stack.client.get_workflow_handle(wf.id), "pause")
+
+
+
+async def test_bulk_enrolment_reads_and_records_in_batches(stack, tmp_path, monkeypatch):
+    from deploy.enrolment import active_journey, enrol_many
+
+    monkeypatch.setattr("deploy.enrolment.BATCH", 2)  # 5 contacts: three read batches, three writes
+    path = write_journey(tmp_path, "deploy-bulk")
+    await deploy(stack, path)
+    ids = [new_contact(stack.store, f"bulk{i}@example.com") for i in range(5)]
+    done = []
+    summary = await enrol_many(stack.client, stack.store, active_journey(stack.store, "deploy-bulk"), ids,
+                               concurrency=3, task_queue=stack.config.task_queue, on_done=lambda: done.append(1))
+    assert (summary.started, summary.already_running, dict(summary.refused), len(done)) == (5, 0, {}, 5)
+    for cid in ids:
+        row = stack.store.last_enrolment("deploy-bulk", cid)
+        handle = stack.client.get_workflow_handle(row.workflow_id)
+        assert (await handle.describe()).run_id == row.run_id  # the row names the run that was started
+    again = await enrol_many(stack.client, stack.store, active_journey(stack.store, "deploy-bulk"), ids,
+                             task_queue=stack.config.task_queue)
+    assert (again.started, dict(again.refused)) == (0, {"reentry_never": 5})

@@ -55,3 +55,37 @@ def test_enrolments(store: Store) -> None:
     assert (by_key.id, by_key.started_at) == (first, t0)
     assert store.last_enrolment("welcome", cid, key="2023-12") is None
     assert store.last_enrolment("other", cid) is None
+
+
+def test_enrolments_in_batches(store: Store) -> None:
+    ids = [store.create_contact() for _ in range(3)]
+    t0 = datetime.now(timezone.utc) - timedelta(days=3)
+    store.record_enrolment("welcome", ids[0], workflow_id="w0", run_id="old", started_at=t0)
+    rows = [dict(journey_id="welcome", contact_id=cid, workflow_id=f"w{cid}", run_id=f"r{cid}") for cid in ids]
+    store.erase_contact(ids[2])
+    assert store.record_enrolments(rows) == 2  # the erased contact's row is dropped, the rest commit
+    assert store.record_enrolments([]) == 0
+    last = store.last_enrolments("welcome", ids + [999_999])
+    assert {cid: e.run_id for cid, e in last.items()} == {ids[0]: f"r{ids[0]}", ids[1]: f"r{ids[1]}"}
+    assert last[ids[0]] == store.last_enrolment("welcome", ids[0])  # the same answer as one at a time
+    assert store.last_enrolments("other", ids) == {}
+    with pytest.raises(StoreError, match="workflow id"):
+        store.record_enrolments([dict(journey_id="welcome", contact_id=ids[1], workflow_id="")])
+    assert store.last_enrolments("welcome", [ids[1]])[ids[1]].run_id == f"r{ids[1]}"  # nothing written
+
+
+def test_contact_lookups_in_batches(store: Store) -> None:
+    a = store.create_contact(email="Ann@Example.com", external_id="crm-1", phone="+34600000001")
+    b = store.create_contact(email="bob@example.com")
+    gone = store.create_contact(email="gone@example.com")
+    store.erase_contact(gone)
+    found = store.contact_ids_by("email", ["ann@example.com", " ANN@example.COM", "bob@example.com",
+                                           "gone@example.com", "not an address", "nobody@example.com"])
+    assert found == {"ann@example.com": a, " ANN@example.COM": a, "bob@example.com": b}
+    assert store.contact_ids_by("external_id", ["crm-1", "crm-2"]) == {"crm-1": a}
+    assert store.contact_ids_by("phone", ["+34 600 000 001", "600000001"]) == {"+34 600 000 001": a}
+    many = [f"x{i}@example.com" for i in range(1200)] + ["bob@example.com"]  # more than one batch
+    assert store.contact_ids_by("email", many) == {"bob@example.com": b}
+    assert store.live_contact_ids([a, b, gone, 424242]) == {a, b}
+    with pytest.raises(StoreError, match="cannot look contacts up by 'first_name'"):
+        store.contact_ids_by("first_name", ["Ann"])
