@@ -10,7 +10,7 @@ workflow task each and nothing after. Two variants, each N starts, in `--rounds`
 and the machine's changing load weigh on both alike; each round's ratio compares parts run
 back to back):
 
-- CSV: deploy.enrolment.read_csv (an `email` column: one store lookup per row),
+- CSV: deploy.enrolment.read_csv (an `email` column, looked up in batches),
   active_journey, enrol_many(concurrency=C, search_attributes=True): what `cli.py enroll`
   does after connecting (draining check, re-entry rule, start, the enrolment row);
 - raw: `client.start_workflow(JourneyWorkflow, RunInput, ...)` with the same id scheme,
