@@ -1,6 +1,6 @@
 """Conditions: a small, safe subset of Python expressions over a contact's profile.
 
-`check(source)` lists the mistakes (0-based column inside the source, message);
+`check(source)` lists the mistakes (0-based character offset inside the source, message);
 `evaluate(source, profile)` computes the value deterministically. Both walk Python's
 own `ast` with an allow-list, so nothing outside it (calls, `**`, subscripts, dunder
 attributes, lambdas...) is ever evaluated. Pure functions: safe in workflow code.
@@ -48,19 +48,32 @@ def did_you_mean(word: str, choices: list[str] | tuple[str, ...]) -> str:
 
 
 def check(source: str) -> list[ConditionError]:
-    """Every mistake in `source`, each with its 0-based column."""
+    """Every mistake in `source`, each with its 0-based character offset (`col`)."""
     try:
         tree = ast.parse(source.strip() and source, mode="eval")
     except SyntaxError as exc:
-        col = max((exc.offset or 1) - 1, 0)
-        return [ConditionError(col, f"condition syntax error: {exc.msg}")]
-    errors: list[ConditionError] = []
-    _check_node(tree.body, errors)
-    return errors
+        at = _offset(source, exc.lineno or 1, (exc.offset or 1) - 1, utf8=False)
+        return [ConditionError(at, f"condition syntax error: {exc.msg}")]
+    found: list[tuple[ast.AST, str]] = []
+    _check_node(tree.body, found)
+    return [ConditionError(_offset(source, getattr(node, "lineno", 1), getattr(node, "col_offset", 0)), message)
+            for node, message in found]
 
 
-def _check_node(node: ast.AST, errors: list[ConditionError]) -> None:
-    col = getattr(node, "col_offset", 0)
+def _offset(source: str, lineno: int, col: int, *, utf8: bool = True) -> int:
+    """The 0-based character offset in `source` of (1-based line, column): a condition written
+    over several lines (a YAML `|` block) has its mistakes on their own line. `ast` counts
+    columns in UTF-8 bytes, SyntaxError in characters."""
+    lines = source.split("\n")
+    lineno = min(max(lineno, 1), len(lines))
+    line = lines[lineno - 1]
+    if utf8:
+        col = len(line.encode("utf-8")[:col].decode("utf-8", errors="ignore"))
+    return sum(len(x) + 1 for x in lines[: lineno - 1]) + max(min(col, len(line)), 0)
+
+
+def _check_node(node: ast.AST, errors: list[tuple[ast.AST, str]]) -> None:
+    """Append (node, message) for every mistake under `node`."""
     if isinstance(node, ast.BoolOp):
         for v in node.values:
             _check_node(v, errors)
@@ -69,22 +82,22 @@ def _check_node(node: ast.AST, errors: list[ConditionError]) -> None:
     elif isinstance(node, ast.Compare):
         for op in node.ops:
             if type(op) not in _COMPARE_OPS:
-                errors.append(ConditionError(col, f"operator {type(op).__name__} is not allowed"))
+                errors.append((node, f"operator {type(op).__name__} is not allowed"))
         _check_node(node.left, errors)
         for c in node.comparators:
             _check_node(c, errors)
     elif isinstance(node, ast.Constant):
         if not isinstance(node.value, (int, float, str, bool)) or node.value is Ellipsis:
-            errors.append(ConditionError(col, f"literal {node.value!r} is not allowed"))
+            errors.append((node, f"literal {node.value!r} is not allowed"))
     elif isinstance(node, (ast.List, ast.Tuple)):
         for elt in node.elts:
             _check_node(elt, errors)
     elif isinstance(node, ast.Name):
         if node.id in DOTTED_NAMES:
-            errors.append(ConditionError(col, f'"{node.id}" needs a field, e.g. {node.id}.<name>'))
+            errors.append((node, f'"{node.id}" needs a field, e.g. {node.id}.<name>'))
         elif node.id not in SIMPLE_NAMES and node.id not in LITERAL_NAMES:
             errors.append(
-                ConditionError(col, f'unknown name "{node.id}"{did_you_mean(node.id, ALL_NAMES)}')
+                (node, f'unknown name "{node.id}"{did_you_mean(node.id, ALL_NAMES)}')
             )
     elif isinstance(node, ast.Attribute):
         base = node.value
@@ -92,12 +105,12 @@ def _check_node(node: ast.AST, errors: list[ConditionError]) -> None:
             where = base.id if isinstance(base, ast.Name) else "this expression"
             hint = did_you_mean(where, DOTTED_NAMES) if isinstance(base, ast.Name) else ""
             errors.append(
-                ConditionError(col, f'"{where}" has no fields{hint}; only scores.*, attributes.*, consent.* do')
+                (node, f'"{where}" has no fields{hint}; only scores.*, attributes.*, consent.* do')
             )
         elif node.attr.startswith("_"):
-            errors.append(ConditionError(col, f'field "{node.attr}" is not allowed'))
+            errors.append((node, f'field "{node.attr}" is not allowed'))
     else:
-        errors.append(ConditionError(col, f"{_describe(node)} is not allowed in a condition"))
+        errors.append((node, f"{_describe(node)} is not allowed in a condition"))
 
 
 def _describe(node: ast.AST) -> str:

@@ -55,6 +55,12 @@ EXPECTED: dict[str, list[tuple[str, int, int, str]]] = {
         ("", 5, 8, 'unknown name "scroe" (did you mean "score"?)'),
         ("", 13, 35, "a function call is not allowed in a condition"),
     ],
+    "condition-multiline": [  # mistakes inside | and > blocks on their own line; columns in characters, not bytes
+        ("", 11, 12, 'unknown name "stag" (did you mean "stage"?)'),
+        ("", 15, 11, 'unknown name "tempreature" (did you mean "temperature"?)'),
+        ("", 17, 48, 'unknown name "stagé" (did you mean "stage"?)'),
+        ("", 20, 11, "condition syntax error: '(' was never closed"),
+    ],
     "consent-missing": [
         ("", 10, 11, 'step "nudge" uses sms but policy.consent declares no purpose for sms'),
         ("", 13, 11, 'step "crm" uses webhook but policy.consent declares no purpose for webhook'),
