@@ -93,11 +93,13 @@ async def enrol_many(
     write_lock = asyncio.Lock()
 
     async def record(at_least: int) -> None:
-        async with write_lock:
-            if len(recorded) >= max(at_least, 1):
-                rows = recorded[:]
-                del recorded[:]
-                await asyncio.to_thread(store.record_enrolments, rows)
+        """Write the collected rows once there are `at_least`; the other starts go on meanwhile."""
+        if not recorded or len(recorded) < at_least:
+            return
+        rows = recorded[:]
+        del recorded[:]
+        async with write_lock:  # one write at a time, in order
+            await asyncio.to_thread(store.record_enrolments, rows)
 
     async def read_ahead() -> None:
         for i in range(0, len(contact_ids), BATCH):
