@@ -2,7 +2,8 @@
 "when EVENT [where DATA] [if PROFILE CONDITION] then ACTIONS".
 
 Triggers: `event: TYPE`, `score.crossed: N` (the global score goes from below N to N or
-more), `segment.entered: ID` (the `segment.entered` event a segment sweep publishes).
+more; `{value: N, level: stage:mql, direction: down}` watches another level, or a fall below N),
+`segment.entered: ID` (the `segment.entered` event a segment sweep publishes).
 Actions: tag add/remove, stage, score add, enrol, notify (internal email), webhook.
 Behavioural tagging ("visited /pricing -> tag") is a rule with a `tag` action.
 
@@ -53,6 +54,8 @@ class Rule:
     actions: tuple[Action, ...]
     where: tuple[DataCondition, ...] = ()
     condition: str | None = None
+    level: str = "global"  # score.crossed: the score level watched ("stage" = any stage:NAME)
+    direction: str = "up"  # score.crossed: up (below -> value or more) or down (value or more -> below)
 
     def matches_event(self, event_type: str, data: dict[str, Any]) -> bool:
         """Does this (non-score) rule's trigger and data test match the event?"""
@@ -64,8 +67,13 @@ class Rule:
             return False
         return hit and all(c.holds(data) for c in self.where)
 
-    def crossed(self, before: int, after: int) -> bool:
-        return self.trigger == "score.crossed" and before < self.value <= after
+    def crossed(self, level: str, before: int, after: int) -> bool:
+        """Does a change of the score at `level` from `before` to `after` cross this rule's threshold?"""
+        if self.trigger != "score.crossed" or not (level == self.level or (self.level == "stage" and level.startswith("stage:"))):
+            return False
+        if self.direction == "down":
+            return after < self.value <= before
+        return before < self.value <= after
 
 
 @dataclass(frozen=True)
@@ -120,7 +128,11 @@ def _build_rule(doc: LoadedDoc, i: int, raw: dict[str, Any], folder: Path, probl
         _check_refs(doc, path + ("then", j), action, folder, problems)
         actions.append(action)
     where = build_conditions(doc, path + ("where",), problems)
-    return Rule(raw["id"], trigger, value, tuple(actions), where, condition)
+    threshold = value if trigger == "score.crossed" and isinstance(value, dict) else {}
+    if threshold:
+        value = threshold["value"]
+    return Rule(raw["id"], trigger, value, tuple(actions), where, condition,
+                level=threshold.get("level", "global"), direction=threshold.get("direction", "up"))
 
 
 def build_rules(doc: LoadedDoc, problems: Problems, folder: Path | None = None) -> Rules:

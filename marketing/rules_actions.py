@@ -70,9 +70,9 @@ class RulesHook:
         changed: list[str] = []
         for _ in range(MAX_ROUNDS):
             fired = []
-            for change in store.take_score_changes(contact_id):
+            for change in store.take_score_changes(contact_id, level=None):
                 before = change.value - change.delta
-                fired += [r for r in self.rules.rules if r.crossed(before, change.value)]
+                fired += [r for r in self.rules.rules if r.crossed(change.level, before, change.value)]
             if not fired:
                 break
             for rule in fired:

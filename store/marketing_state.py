@@ -73,8 +73,9 @@ class MarketingStateMixin(StoreBase):
                              [{"segment_id": segment_id, "contact_id": cid, "since": now} for cid in added])
         return added, removed
 
-    def take_score_changes(self, contact_id: int, level: str = "global") -> list[ScoreChange]:
-        """Score changes at `level` the rules have not seen yet (oldest first), marking them seen."""
+    def take_score_changes(self, contact_id: int, level: str | None = "global") -> list[ScoreChange]:
+        """Score changes at `level` (None: every level) the rules have not seen yet (oldest
+        first), marking all of them seen."""
         marks = rule_score_marks.c
         with self._write() as conn:
             mark = conn.execute(select(marks.history_id).where(marks.contact_id == contact_id)).scalar_one_or_none()
@@ -85,4 +86,4 @@ class MarketingStateMixin(StoreBase):
             last = max(r.id for r in rows)
             stmt = self._insert(conn, rule_score_marks).values(contact_id=contact_id, history_id=last)
             conn.execute(stmt.on_conflict_do_update(index_elements=["contact_id"], set_={"history_id": last}))
-        return [ScoreChange(r.id, r.level, r.delta, r.value, r.reason, r.at) for r in rows if r.level == level]
+        return [ScoreChange(r.id, r.level, r.delta, r.value, r.reason, r.at) for r in rows if level in (None, r.level)]

@@ -126,6 +126,32 @@ async def test_score_crossed_notifies_sales_through_smtp(store, sim, folder, hoo
     assert [e.data["to"] for e in store.events_for(cid, type="notify.sent")] == ["sales"]
 
 
+async def test_score_crossed_at_a_stage_level_and_downward(store, sim, folder, hooks):
+    install(rules_in(folder, """
+  - id: engaged
+    when: {event: webinar.attended}
+    then: [{score: {add: 30, level: "stage:mql"}}, {score: {add: 30}}]
+  - id: gone-quiet
+    when: {event: unsubscribed.newsletter}
+    then: [{score: {add: -45}}]
+  - id: mql-ready
+    when: {score.crossed: {value: 50, level: stage}}
+    then: [{tag: {add: [mql-ready]}}]
+  - id: cooled-down
+    when: {score.crossed: {value: 20, direction: down}}
+    then: [{tag: {add: [cooled]}}]
+"""))
+    cid = store.create_contact(email="di@example.com")
+    await publish(sim.env.client, store, cid, "webinar.attended")  # stage:mql 30, global 30
+    assert fired(store, cid) == ["engaged"]
+    await publish(sim.env.client, store, cid, "webinar.attended")  # stage:mql 60 crosses 50 (global 60: no rule)
+    assert fired(store, cid).count("mql-ready") == 1 and "mql-ready" in store.get_contact(cid).tags
+    await publish(sim.env.client, store, cid, "unsubscribed.newsletter")  # global 60 -> 15: falls below 20
+    await publish(sim.env.client, store, cid, "unsubscribed.newsletter")  # 15 -> -30: already below, no new firing
+    assert fired(store, cid).count("cooled-down") == 1 and "cooled" in store.get_contact(cid).tags
+    assert fired(store, cid).count("mql-ready") == 1  # the stage level did not move again
+
+
 async def test_segment_entered_enrols_in_journey_on_a_real_worker(store, sim, folder, hooks):
     install(rules_in(folder, """
   - id: trial-welcome
@@ -218,6 +244,8 @@ async def test_rule_events_never_trigger_rules(store, sim, folder, hooks):
     ("  - id: a\n    when: {event: x}\n    if: 'scor > 3'\n    then: [{stage: x}]\n", "scor"),
     ("  - id: a\n    when: {score.crossed: 5}\n    where: [{field: u, equals: 1}]\n    then: [{stage: x}]\n", "no event data"),
     ("  - id: a\n    when: {event: x, score.crossed: 5}\n    then: [{stage: x}]\n", "rules[0].when"),
+    ("  - id: a\n    when: {score.crossed: {value: 5, direction: sideways}}\n    then: [{stage: x}]\n", "sideways"),
+    ("  - id: a\n    when: {score.crossed: {level: global}}\n    then: [{stage: x}]\n", 'missing key "value"'),
 ])
 def test_bad_rules_give_positioned_errors(folder, body, message):
     path = folder / "rules.yaml"
