@@ -41,9 +41,10 @@ class PublishContext:
 FollowUp = Callable[[Client, Any, int, PublishContext], Awaitable[list[str]]]
 
 # Reactions to a stored event, added by the marketing model (scoring, stages, rules):
-# hook(store, contact_id, event_type, data) -> the profile aspects it changed ("score", "stage", ...)
-# and any follow-ups
-EventHook = Callable[[Any, int, str, dict[str, Any]], list["str | FollowUp"]]
+# hook(store, contact_id, event_type, data, event_id) -> the profile aspects it changed ("score",
+# "stage", ...) and any follow-ups; `event_id` is the row publish just stored (its id, not "the
+# latest event of that type": two events of one type may be published for a contact at once)
+EventHook = Callable[[Any, int, str, dict[str, Any], int], list["str | FollowUp"]]
 EVENT_HOOKS: list[EventHook] = []
 # Who installs them: a worker/server/CLI that loaded the config calls e.g.
 # marketing.hooks.install_hooks(...). A process that publishes first gets the defaults: once,
@@ -96,7 +97,7 @@ async def publish(
     ensure_hooks()
     follow_ups: list[FollowUp] = []
     for hook in EVENT_HOOKS:
-        for item in hook(store, contact_id, event_type, data):
+        for item in hook(store, contact_id, event_type, data, event_id):
             (result.changed.append if isinstance(item, str) else follow_ups.append)(item)
     context = PublishContext(event_id, event_type, data, task_queue, journeys, search_attributes, deps)
     for follow_up in follow_ups:

@@ -26,19 +26,19 @@ FollowUp = Callable[..., Awaitable[list[str]]]
 
 
 class RulesHook:
-    """`hook(store, contact_id, event_type, data) -> [aspects changed and follow-ups]`."""
+    """`hook(store, contact_id, event_type, data, event_id) -> [aspects changed and follow-ups]`."""
 
     def __init__(self, rules: Rules, deps: Any = None) -> None:
         self.rules = rules
         self._deps = deps
 
-    def __call__(self, store: Any, contact_id: int, event_type: str, data: dict[str, Any]) -> list[Any]:
+    def __call__(self, store: Any, contact_id: int, event_type: str, data: dict[str, Any], event_id: int) -> list[Any]:
         if event_type.startswith("rule."):
             return []  # our own audit events never trigger rules
         out: list[Any] = []
         for rule in self.rules.rules:
             if rule.matches_event(event_type, data):
-                out.extend(self.fire(store, rule, contact_id))
+                out.extend(self.fire(store, rule, contact_id, event_id))
         if any(r.trigger == "score.crossed" for r in self.rules.rules):
             out.append(self._crossings)
         return out
@@ -52,12 +52,13 @@ class RulesHook:
 
     # ------------------------------------------------------------ firing
 
-    def fire(self, store: Any, rule: Rule, contact_id: int) -> list[Any]:
-        """Check the rule's profile condition, run its profile actions now, return follow-ups."""
+    def fire(self, store: Any, rule: Rule, contact_id: int, event_id: int) -> list[Any]:
+        """Check the rule's profile condition, run its profile actions now, return follow-ups.
+        `event_id`: the event that fired it (for score.crossed, the one whose publish saw the crossing)."""
         if rule.condition and not evaluate(rule.condition, store.read_profile(contact_id)):
             return []
         store.record_event(contact_id, "rule.fired", journey_id=RULES_JOURNEY, step_id=rule.id,
-                           data={"rule": rule.id, "trigger": rule.trigger})
+                           data={"rule": rule.id, "trigger": rule.trigger, "event": event_id})
         out: list[Any] = []
         for action in rule.actions:
             if action.kind in ASYNC_ACTIONS:
@@ -76,7 +77,7 @@ class RulesHook:
             if not fired:
                 break
             for rule in fired:
-                for item in self.fire(store, rule, contact_id):
+                for item in self.fire(store, rule, contact_id, context.event_id):
                     changed += [item] if isinstance(item, str) else await item(client, store, contact_id, context)
         return changed
 

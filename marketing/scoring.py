@@ -139,14 +139,14 @@ def score_event(model: ScoringModel, state: ScoreState, event: Event, stage: str
 # ---------------------------------------------------------------- live, rebuild, decay
 
 
-def scoring_hook(model: ScoringModel) -> Callable[[Any, int, str, dict[str, Any]], list[str]]:
+def scoring_hook(model: ScoringModel) -> Callable[[Any, int, str, dict[str, Any], int], list[str]]:
     """An engine.events hook: score the event `publish` just stored."""
 
-    def hook(store: Any, contact_id: int, event_type: str, data: dict[str, Any]) -> list[str]:
+    def hook(store: Any, contact_id: int, event_type: str, data: dict[str, Any], event_id: int) -> list[str]:
         if not model.rules_for(event_type):
             return []
-        event = store.latest_event(contact_id, event_type)
-        if event is None:
+        event = store.get_event(event_id)
+        if event is None or event.contact_id != contact_id:
             return []
 
         def compute(history: list[ScoreChange], stage: str | None) -> list[ScoreRow]:

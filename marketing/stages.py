@@ -121,10 +121,10 @@ validate_stages_file = validate_with(SCHEMA_NAME, build_stages)
 CONFIG_VALIDATORS[FILE_NAME] = validate_stages_file
 
 
-def stages_hook(model: StagesModel) -> Callable[[Any, int, str, dict[str, Any]], list[str]]:
+def stages_hook(model: StagesModel) -> Callable[[Any, int, str, dict[str, Any], int], list[str]]:
     """An engine.events hook: move the contact if a rule says so; ["stage"] when it moved."""
 
-    def hook(store: Any, contact_id: int, event_type: str, data: dict[str, Any]) -> list[str]:
+    def hook(store: Any, contact_id: int, event_type: str, data: dict[str, Any], event_id: int) -> list[str]:
         contact = store.get_contact(contact_id)
         if contact is None or contact.erased_at is not None:
             return []

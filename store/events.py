@@ -37,6 +37,12 @@ class EventsMixin(StoreBase):
                 message_id=message_id, data=dict(data or {}), at=self._when(at),
             )).inserted_primary_key[0])
 
+    def get_event(self, event_id: int) -> Event | None:
+        """One event by its id."""
+        with self._read() as conn:
+            r = conn.execute(select(schema.events).where(ev.id == event_id)).first()
+        return None if r is None else event_from_row(r)
+
     def events_for(
         self, contact_id: int, *, type: str | None = None, since: datetime | None = None
     ) -> list[Event]:
@@ -47,7 +53,9 @@ class EventsMixin(StoreBase):
         if since is not None:
             query = query.where(ev.at >= check_aware("since", since))
         with self._read() as conn:
-            return [
-                Event(r.id, r.contact_id, r.type, r.journey_id, r.step_id, r.message_id, dict(r.data or {}), r.at)
-                for r in conn.execute(query)
-            ]
+            return [event_from_row(r) for r in conn.execute(query)]
+
+
+def event_from_row(r: Any) -> Event:
+    """An `events` table row as an Event."""
+    return Event(r.id, r.contact_id, r.type, r.journey_id, r.step_id, r.message_id, dict(r.data or {}), r.at)

@@ -11,6 +11,7 @@ from sqlalchemy import Connection, delete, select
 
 from store import schema
 from store.base import StoreBase
+from store.events import event_from_row
 from store.records import Event, ScoreChange, StageChange
 
 h = schema.score_history.c
@@ -48,10 +49,8 @@ class ScoreLogMixin(StoreBase):
         with self._write() as conn:
             self._lock_contact(conn, contact_id)
             history = self._history_rows(conn, contact_id)
-            events = [
-                Event(r.id, r.contact_id, r.type, r.journey_id, r.step_id, r.message_id, dict(r.data or {}), r.at)
-                for r in conn.execute(select(schema.events).where(ev.contact_id == contact_id).order_by(ev.at, ev.id))
-            ]
+            events = [event_from_row(r) for r in
+                      conn.execute(select(schema.events).where(ev.contact_id == contact_id).order_by(ev.at, ev.id))]
             stages = [
                 StageChange(r.id, r.from_stage, r.to_stage, r.reason, r.at)
                 for r in conn.execute(select(schema.stage_history).where(sh.contact_id == contact_id).order_by(sh.at, sh.id))
@@ -61,13 +60,6 @@ class ScoreLogMixin(StoreBase):
             conn.execute(delete(schema.scores).where(schema.scores.c.contact_id == contact_id))
             self._write_rows(conn, contact_id, rows)
         return rows
-
-    def latest_event(self, contact_id: int, type: str) -> Event | None:
-        """The contact's most recent event of `type` (the one `publish` just stored)."""
-        query = select(schema.events).where(ev.contact_id == contact_id, ev.type == type).order_by(ev.id.desc()).limit(1)
-        with self._read() as conn:
-            r = conn.execute(query).first()
-        return None if r is None else Event(r.id, r.contact_id, r.type, r.journey_id, r.step_id, r.message_id, dict(r.data or {}), r.at)
 
     # -- helpers -------------------------------------------------------------------------------------
 

@@ -80,6 +80,8 @@ async def test_event_rule_with_data_test_tags_contact(store, sim, folder, hooks)
     out = await publish(sim.env.client, store, cid, "page.visited", data={"url": "https://x.com/Pricing"})
     assert store.get_contact(cid).tags == ["pricing-interest"]
     assert out.changed == ["tags"] and fired(store, cid) == ["visited-pricing"]
+    [record] = store.events_for(cid, type="rule.fired")
+    assert record.data["event"] == out.event_id  # the rule's record names the event that fired it
 
 
 async def test_profile_condition_stage_and_points(store, sim, folder, hooks):

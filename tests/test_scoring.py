@@ -68,8 +68,8 @@ def hooks(model: ScoringModel, monkeypatch: pytest.MonkeyPatch) -> Iterator[None
 
 def fire(store: Store, model: ScoringModel, cid: int, type: str, at: datetime, **data: object) -> list[str]:
     """Store an event at `at` and run the scoring hook on it, as publish does."""
-    store.record_event(cid, type, data=data, at=at)
-    return scoring_hook(model)(store, cid, type, data)
+    event_id = store.record_event(cid, type, data=data, at=at)
+    return scoring_hook(model)(store, cid, type, data, event_id)
 
 
 async def test_rules_through_publish(store: Store, temporal_client, hooks: None) -> None:
@@ -90,6 +90,21 @@ async def test_rules_through_publish(store: Store, temporal_client, hooks: None)
     assert [(h.delta, h.value) for h in history] == [(10, 10), (2, 12), (20, 32), (5, 37), (-20, 17)]
     first = changed[0].event_id
     assert history[0].reason == f"rule pricing: page.visited (event {first})"
+
+
+def test_the_hook_scores_the_event_it_is_given_not_the_latest_of_its_type(store: Store, model: ScoringModel) -> None:
+    """Two visits of one contact stored at once (two tracking requests): each hook call scores its own."""
+    cid = store.create_contact(email="cy@example.com")
+    pricing = store.record_event(cid, "page.visited", data={"url": "https://example.com/pricing"})
+    docs = store.record_event(cid, "page.visited", data={"url": "https://docs.example.com/start"})
+    hook = scoring_hook(model)
+    assert hook(store, cid, "page.visited", {"url": "https://example.com/pricing"}, pricing) == ["score"]
+    assert hook(store, cid, "page.visited", {"url": "https://docs.example.com/start"}, docs) == ["score"]
+    assert hook(store, cid, "page.visited", {"url": "https://docs.example.com/start"}, docs) == []  # once only
+    reasons = [h.reason for h in store.score_history(cid, level="global")]
+    assert reasons == [f"rule pricing: page.visited (event {pricing})", f"rule docs: page.visited (event {docs})"]
+    assert store.get_scores(cid)["global"] == 12
+    assert hook(store, cid, "page.visited", {}, 10**9) == []  # an id that is no event: nothing
 
 
 async def test_cap_per_period_through_publish(store: Store, temporal_client, hooks: None, model: ScoringModel) -> None:

@@ -145,7 +145,7 @@ async def test_goal_reached_while_waiting_ends_the_run(sim):
     )
     cid = sim.create_contact(contact("converts", stage="lead"))
 
-    def become_customer(store, contact_id, event_type, data):
+    def become_customer(store, contact_id, event_type, data, event_id):
         if event_type == "purchase.completed" and contact_id == cid:
             store.set_stage(contact_id, "customer", reason="purchase")
             return ["stage"]
