@@ -87,14 +87,16 @@ FINAL_OUTCOMES = ("completed", "exited", "goal")
 
 def record_outcome(deps: Deps, inp: OutcomeInput) -> None:
     """`journey.split`, `journey.goal`, `journey.exited`, `journey.completed` events feed reports;
-    a final outcome also closes the enrolment so events stop being routed to the run."""
-    if inp.outcome in FINAL_OUTCOMES:
-        deps.store.finish_enrolment(inp.ref.workflow_id, inp.ref.run_id, inp.outcome)
-    deps.store.record_event(
-        inp.ref.contact_id,
-        f"journey.{inp.outcome}",
-        journey_id=inp.ref.journey_id,
-        step_id=inp.ref.step_id,
-        data={**inp.detail, "version": inp.ref.version, "workflow_id": inp.ref.workflow_id},
-        at=step_now(inp.ref.at),
-    )
+    a final outcome also closes the enrolment so events stop being routed to the run (both in
+    one transaction: one commit, and never one without the other)."""
+    with deps.store.transaction():
+        if inp.outcome in FINAL_OUTCOMES:
+            deps.store.finish_enrolment(inp.ref.workflow_id, inp.ref.run_id, inp.outcome)
+        deps.store.record_event(
+            inp.ref.contact_id,
+            f"journey.{inp.outcome}",
+            journey_id=inp.ref.journey_id,
+            step_id=inp.ref.step_id,
+            data={**inp.detail, "version": inp.ref.version, "workflow_id": inp.ref.workflow_id},
+            at=step_now(inp.ref.at),
+        )

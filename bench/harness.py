@@ -28,7 +28,6 @@ from compiler.ir import Journey
 from devstack.ports import free_port
 from devstack.smtp_sink import Delivery, SmtpSink
 from devstack.temporal_server import TemporalDevServer
-from engine.enrol import enrol
 from store import Store
 from workflows.run_types import RunResult, workflow_id_for
 
@@ -99,15 +98,16 @@ async def gather_limited(items: Iterable[Any], fn: Callable[[Any], Awaitable[Any
 
 async def enrol_all(client: Client, store: Any, journey: Journey, ids: list[int], task_queue: str,
                     limit: int = 32) -> list[str]:
-    """Start the journey for every contact; the workflow ids."""
+    """Start the journey for every contact through the product's bulk path (deploy.enrolment,
+    what `cli.py enroll` runs), without search attributes (the baselines have none); the
+    workflow ids."""
+    from deploy.enrolment import enrol_many
+
     store.save_journey_version(journey.id, journey.version, journey.to_dict())
-
-    async def one(cid: int) -> str:
-        started = await enrol(client, store, journey, cid, task_queue=task_queue)
-        assert started.status == "started", started
-        return started.workflow_id
-
-    return await gather_limited(ids, one, limit)
+    summary = await enrol_many(client, store, journey, ids, concurrency=limit, task_queue=task_queue,
+                               search_attributes=False)
+    assert summary.started == len(ids), summary.lines()
+    return [workflow_id_for(journey.id, cid) for cid in ids]
 
 
 async def result_of(client: Client, workflow_id: str, deadline: float, result_type: type = RunResult) -> Any:

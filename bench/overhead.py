@@ -1,13 +1,15 @@
 """Overhead: Nurture's JourneyWorkflow vs hand-written Temporal workflows doing the same sends.
 
-`python -m bench overhead [--n 500] [--wait 1] [--workers 1] [--pg URL]`
+`python -m bench overhead [--n 500] [--rounds 1] [--wait 1] [--workers 1] [--pg URL]`
 
 N contacts go through a reference journey (3 emails, 2 short waits, one branch) on the real
 dev server (file database) with a file-backed store and a real SMTP sink, then the same N
 through bench.baselines.HandWritten and bench.baselines.Naive, all in this run with the same
 activities and worker settings. Prints journeys/s, emails/s, history events per run and per
 delivered email, and the ratio Nurture / hand-written (target >= 0.95; and fewer history
-events per email than the naive baseline). `--workers 2` runs worker processes instead
+events per email than the naive baseline). `--rounds R` splits N into R rounds that each run
+every variant, the order turning each round (so no variant always meets the cold or the loaded
+machine first: compare variants run back to back). `--workers 2` runs worker processes instead
 (`python worker.py`, the scale-out figure, with `--pg` for a PostgreSQL store).
 """
 
@@ -120,7 +122,7 @@ def deps_for(rig: Rig) -> Deps:
                 tracking_url="http://127.0.0.1:9")
 
 
-async def run(n: int, wait_s: float, workers: int, pg: str | None, workdir: Path) -> list[Figures]:
+async def run(n: int, wait_s: float, workers: int, pg: str | None, workdir: Path, rounds: int = 1) -> list[Figures]:
     async with Rig(workdir, db_url=pg) as rig:
         journey = compile_text(workdir / "journeys", "reference", REFERENCE.replace("WAIT", f"{int(wait_s)}s"),
                                ["first", "second", "other", "third"])
@@ -135,14 +137,19 @@ async def run(n: int, wait_s: float, workers: int, pg: str | None, workdir: Path
                 plan = [("nurture", nurture, rig.task_queue + "-n"),
                         ("hand-written", baseline_starter(rig, journey, HandWritten, wait_s), rig.task_queue),
                         ("naive", baseline_starter(rig, journey, Naive, wait_s), rig.task_queue)]
-                for name, start, queue in plan:
-                    ids = make_contacts(rig.store, n, f"{name[:2]}{len(out)}x")
-                    base_queue, rig.task_queue = rig.task_queue, queue
-                    try:
-                        out.append(await measure(rig, name, start, ids))
-                    finally:
-                        rig.task_queue = base_queue
-                    print(out[-1].line(), flush=True)
+                part = n // rounds
+                for k in range(rounds):  # the order turns each round: no variant always goes first
+                    for name, start, queue in plan[k % 3:] + plan[:k % 3]:
+                        ids = make_contacts(rig.store, part, f"{name[:2]}{k}x")
+                        base_queue, rig.task_queue = rig.task_queue, queue
+                        try:
+                            out.append(await measure(rig, name, start, ids))
+                        finally:
+                            rig.task_queue = base_queue
+                        print(f"  round {k + 1}: " + out[-1].line(), flush=True)
+                out = [_total([f for f in out if f.name == name]) for name, _, _ in plan]
+                for f in out:
+                    print(f.line(), flush=True)
         else:  # worker processes (scale-out): Nurture only, 1 then `workers`
             for count in sorted({1, workers}):
                 procs = [rig.start_worker() for _ in range(count)]
@@ -152,6 +159,12 @@ async def run(n: int, wait_s: float, workers: int, pg: str | None, workdir: Path
                 for p in procs:
                     p.stop()
         return out
+
+
+def _total(parts: list[Figures]) -> Figures:
+    """One variant's rounds summed (history events per run: the mean of the rounds' samples)."""
+    return Figures(parts[0].name, sum(p.runs for p in parts), sum(p.seconds for p in parts), sum(p.emails for p in parts),
+                   sum(p.events_per_run for p in parts) / len(parts))
 
 
 @contextlib.contextmanager
@@ -174,9 +187,11 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--wait", type=float, default=1.0, help="seconds of each of the two waits")
     ap.add_argument("--workers", type=int, default=0, help="0: in-process comparison; 2: scale-out with processes")
     ap.add_argument("--pg", help="a PostgreSQL URL for the store (scale-out)")
+    ap.add_argument("--rounds", type=int, default=1,
+                    help="in-process comparison: split N into rounds, each running every variant, the order turning")
     args = ap.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="nurture-bench-") as tmp, pg_or_none(args.pg) as pg:
-        figures = asyncio.run(run(args.n, args.wait, args.workers, pg, Path(tmp)))
+        figures = asyncio.run(run(args.n, args.wait, args.workers, pg, Path(tmp), max(args.rounds, 1)))
     by = {f.name: f for f in figures}
     if "nurture" in by:
         nur, hand, naive = by["nurture"], by["hand-written"], by["naive"]

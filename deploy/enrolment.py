@@ -80,8 +80,10 @@ async def enrol_many(
     concurrency: int = 20,
     task_queue: str = TASK_QUEUE,
     on_done: Callable[[], None] | None = None,
+    search_attributes: bool = True,
 ) -> EnrolSummary:
-    """Start the journey for each contact, `concurrency` starts in flight. The store is read
+    """Start the journey for each contact, `concurrency` starts in flight (the runs keep their
+    search attributes current unless `search_attributes` is False). The store is read
     and written per batch of `BATCH` contacts, in threads, so the event loop only starts runs:
     the journey's state (a drain stops the rest within a batch) and the contacts' last
     enrolments in one read, the new enrolment rows in one write transaction."""
@@ -114,7 +116,7 @@ async def enrol_many(
         while (item := await queue.get()) is not None:
             contact_id, state, last = item
             result, row = await start_run(client, journey, contact_id, state=state, last=last,
-                                          task_queue=task_queue, search_attributes=True)
+                                          task_queue=task_queue, search_attributes=search_attributes)
             if row is not None:
                 recorded.append(row)
                 await record(BATCH)
