@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import tempfile
 import time
 import uuid
@@ -30,7 +31,8 @@ from temporalio.worker import Worker
 from activities.deps import Deps, SmtpConfig
 from activities.registry import JourneyActivities
 from bench.baselines import BaselineInput, HandWritten, Naive
-from bench.harness import Rig, compile_text, delivery_problems, gather_limited, make_contacts, sent_message_ids, wait_all, enrol_all
+from bench.harness import (Rig, compile_text, cpu_seconds, delivery_problems, enrol_all, gather_limited, make_contacts,
+                           sent_message_ids, wait_all)
 from compiler.ir import Journey
 from tracking.tokens import DEV_KEY, TokenSigner
 from workflows.run_types import RunResult
@@ -63,6 +65,8 @@ class Figures:
     seconds: float
     emails: int
     events_per_run: float
+    server_cpu: float = 0.0  # CPU seconds of the dev server during the part
+    own_cpu: float = 0.0  # CPU seconds of this process (worker, client, store, SMTP sink)
 
     @property
     def journeys_s(self) -> float:
@@ -76,7 +80,8 @@ class Figures:
         per_email = self.events_per_run * self.runs / max(self.emails, 1)
         return (f"{self.name:<12} {self.runs} runs in {self.seconds:6.2f} s: {self.journeys_s:6.1f} journeys/s, "
                 f"{self.emails_s:6.1f} emails/s, {self.events_per_run:5.1f} history events/run, "
-                f"{per_email:4.1f} events/email")
+                f"{per_email:4.1f} events/email, CPU ms/run: server {1000 * self.server_cpu / self.runs:4.0f}, "
+                f"this process {1000 * self.own_cpu / self.runs:4.0f}")
 
 
 async def events_per_run(rig: Rig, workflow_ids: list[str], sample: int = 20) -> float:
@@ -86,6 +91,7 @@ async def events_per_run(rig: Rig, workflow_ids: list[str], sample: int = 20) ->
 
 async def measure(rig: Rig, name: str, start: Any, ids: list[int], check_once: bool = False) -> Figures:
     before = len(rig.deliveries)
+    cpu0 = (cpu_seconds(rig.server.process.pid), cpu_seconds(os.getpid()))
     t0 = time.perf_counter()
     workflow_ids = await start(ids)
     results = await wait_all(rig.client, workflow_ids, timeout=900, result_type=RunResult if check_once else Any)
@@ -99,7 +105,9 @@ async def measure(rig: Rig, name: str, start: Any, ids: list[int], check_once: b
         print(f"{name}: {len(results) - len(failed)}/{len(ids)} runs completed, {len(short)} with other than 3 sends, "
               f"{len(problems)} contacts with missing/extra/repeated messages"
               + (f" e.g. {problems[:2]} {failed[:1]}" if problems or failed else ""), flush=True)
-    return Figures(name, len(ids), seconds, len(rig.deliveries) - before, await events_per_run(rig, workflow_ids))
+    server_cpu, own_cpu = cpu_seconds(rig.server.process.pid) - cpu0[0], cpu_seconds(os.getpid()) - cpu0[1]
+    return Figures(name, len(ids), seconds, len(rig.deliveries) - before, await events_per_run(rig, workflow_ids),
+                   server_cpu, own_cpu)
 
 
 def baseline_starter(rig: Rig, journey: Journey, workflow: type, wait_s: float):
@@ -164,7 +172,8 @@ async def run(n: int, wait_s: float, workers: int, pg: str | None, workdir: Path
 def _total(parts: list[Figures]) -> Figures:
     """One variant's rounds summed (history events per run: the mean of the rounds' samples)."""
     return Figures(parts[0].name, sum(p.runs for p in parts), sum(p.seconds for p in parts), sum(p.emails for p in parts),
-                   sum(p.events_per_run for p in parts) / len(parts))
+                   sum(p.events_per_run for p in parts) / len(parts), sum(p.server_cpu for p in parts),
+                   sum(p.own_cpu for p in parts))
 
 
 @contextlib.contextmanager
