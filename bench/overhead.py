@@ -4,7 +4,8 @@
 
 N contacts go through a reference journey (3 emails, 2 short waits, one branch) on the real
 dev server (file database) with a file-backed store and a real SMTP sink, then the same N
-through bench.baselines.HandWritten and bench.baselines.Naive, all in this run with the same
+through bench.baselines.HandWritten, HandWrittenRecorded (the same plus the outcome record Nurture
+keeps for reports) and Naive, all in this run with the same
 activities and worker settings. Prints journeys/s, emails/s, history events per run and per
 delivered email, and the ratio Nurture / hand-written (target >= 0.95; and fewer history
 events per email than the naive baseline). `--rounds R` splits N into R rounds that each run
@@ -30,7 +31,7 @@ from temporalio.worker import Worker
 
 from activities.deps import Deps, SmtpConfig
 from activities.registry import JourneyActivities
-from bench.baselines import BaselineInput, HandWritten, Naive
+from bench.baselines import BaselineInput, HandWritten, HandWrittenRecorded, Naive
 from bench.harness import (Rig, compile_text, cpu_seconds, delivery_problems, enrol_all, gather_limited, make_contacts,
                            sent_message_ids, wait_all)
 from compiler.ir import Journey
@@ -138,16 +139,17 @@ async def run(n: int, wait_s: float, workers: int, pg: str | None, workdir: Path
         nurture = lambda ids: enrol_all(rig.client, rig.store, journey, ids, rig.task_queue)  # noqa: E731
         out = []
         if workers == 0:  # in-process: Nurture's worker and the baselines' share settings and activities
-            baseline = Worker(rig.client, task_queue=rig.task_queue, workflows=[HandWritten, Naive],
+            baseline = Worker(rig.client, task_queue=rig.task_queue, workflows=[HandWritten, HandWrittenRecorded, Naive],
                               activities=JourneyActivities(deps).all(), workflow_runner=workflow_runner(),
                               max_concurrent_activities=100, max_cached_workflows=1000)
             async with create_worker(rig.client, deps, task_queue=rig.task_queue + "-n"), baseline:
                 plan = [("nurture", nurture, rig.task_queue + "-n"),
                         ("hand-written", baseline_starter(rig, journey, HandWritten, wait_s), rig.task_queue),
+                        ("hand+record", baseline_starter(rig, journey, HandWrittenRecorded, wait_s), rig.task_queue),
                         ("naive", baseline_starter(rig, journey, Naive, wait_s), rig.task_queue)]
                 part = n // rounds
                 for k in range(rounds):  # the order turns each round: no variant always goes first
-                    for name, start, queue in plan[k % 3:] + plan[:k % 3]:
+                    for name, start, queue in plan[k % len(plan):] + plan[:k % len(plan)]:
                         ids = make_contacts(rig.store, part, f"{name[:2]}{k}x")
                         base_queue, rig.task_queue = rig.task_queue, queue
                         try:
@@ -205,6 +207,7 @@ def main(argv: list[str]) -> int:
     if "nurture" in by:
         nur, hand, naive = by["nurture"], by["hand-written"], by["naive"]
         ratio = nur.journeys_s / hand.journeys_s
+        print(f"ratio Nurture / hand-written with the outcome record: {nur.journeys_s / by['hand+record'].journeys_s:.2f}")
         per = lambda f: f.events_per_run * f.runs / max(f.emails, 1)  # noqa: E731
         print(f"ratio Nurture / hand-written: {ratio:.2f} (target >= 0.95: {'met' if ratio >= 0.95 else 'MISSED'})")
         print(f"history events per email: Nurture {per(nur):.1f}, naive {per(naive):.1f} "
