@@ -95,12 +95,19 @@ def _enrolment_outcomes(conn: Connection) -> None:
     )
 
 
+def _enrolment_run_index(conn: Connection) -> None:
+    """Every run's end closes its enrolment by (workflow id, run id): without this index that
+    UPDATE reads the whole table (no-op on fresh databases)."""
+    conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_enrolments_run ON enrolments (workflow_id, run_id)")
+
+
 STEPS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "create tables", _create_tables),
     (2, "append-only consent log and final erasure (triggers)", _append_only_guards),
     (3, "marketing state: segment membership, rule score marks", create_marketing_tables),
     (4, "enrolment outcomes", _enrolment_outcomes),
     (5, "payload codec keys (one per contact, wrapped)", create_codec_keys_table),
+    (6, "enrolments by run (closing a run's enrolment)", _enrolment_run_index),
 ]
 
 

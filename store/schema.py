@@ -239,6 +239,7 @@ enrolments = Table(
     Column("outcome", String(100)),
     Index("ix_enrolments_lookup", "journey_id", "contact_id", "started_at"),
     Index("ix_enrolments_running", "contact_id", "finished_at"),
+    Index("ix_enrolments_run", "workflow_id", "run_id"),  # finish_enrolment at the end of every run
 )
 
 # one pseudonymous line per erasure: the contact id (no longer linkable to a person) and counts

@@ -90,3 +90,17 @@ def test_timestamps_are_stored_as_utc(pg_store: Store) -> None:
             "SELECT data_type FROM information_schema.columns "
             "WHERE table_schema = current_schema() AND table_name = 'events' AND column_name = 'at'")).scalar_one()
     assert kind == "timestamp with time zone"
+
+
+def test_closing_a_run_finds_its_enrolment_by_index(store: Store) -> None:
+    """finish_enrolment runs at the end of every run: it must not read the whole table."""
+    from sqlalchemy import inspect
+
+    with store._engine.connect() as conn:
+        indexes = {ix["name"]: ix["column_names"] for ix in inspect(conn).get_indexes("enrolments")}
+        assert indexes.get("ix_enrolments_run") == ["workflow_id", "run_id"]
+        if store.dialect == "sqlite":
+            plan = " ".join(str(row[-1]) for row in conn.exec_driver_sql(
+                "EXPLAIN QUERY PLAN UPDATE enrolments SET outcome = 'x' "
+                "WHERE workflow_id = 'w' AND run_id = 'r' AND finished_at IS NULL"))
+            assert "USING INDEX ix_enrolments_run" in plan, plan
