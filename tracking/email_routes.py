@@ -62,10 +62,9 @@ async def click(request: Request) -> Response:
         return pages.bad_link(400)
     fields, contact_id = verified
     message = await ctx.run(ctx.store.get_message, fields["message_id"])
-    if message is None or message.contact_id != contact_id:
-        return pages.message_page("Link not found", "This link is no longer available.", status_code=404)
     index = fields["link"]
-    url = message.links[index] if index < len(message.links) else None
+    owned = message is not None and message.contact_id == contact_id
+    url = message.links[index] if owned and index < len(message.links) else None
     if url is None or not url.startswith(("https://", "http://")):
         return pages.message_page("Link not found", "This link is no longer available.", status_code=404)
     now = datetime.now(timezone.utc)
