@@ -93,10 +93,14 @@ def _references(source: str, tree: Any) -> list[tuple[int, int, object]]:
 
 
 def _template_issues(source: str, tree: Any) -> list[Issue]:
-    from jinja2 import meta, nodes
+    from jinja2 import TemplateSyntaxError, meta, nodes
 
-    issues: list[Issue] = []
-    for name in sorted(meta.find_undeclared_variables(tree) - TEMPLATE_VARIABLES):
+    issues = _unknown_filters_and_tests(source, tree)
+    try:  # generates code: an unknown filter or test would raise here
+        undeclared = meta.find_undeclared_variables(tree)
+    except TemplateSyntaxError as exc:
+        return issues or [(exc.lineno or 1, 1, f"template error: {exc.message}")]
+    for name in sorted(undeclared - TEMPLATE_VARIABLES):
         line, col = _find(source, name, 1)
         if name.startswith("_"):
             issues.append((line, col, f'template name "{name}" is not allowed (names starting with "_" are refused)'))
@@ -107,6 +111,20 @@ def _template_issues(source: str, tree: Any) -> list[Issue]:
         if isinstance(attr, str) and attr.startswith("_"):
             line, col = _find(source, attr, node.lineno)
             issues.append((line, col, f'attribute "{attr}" is not allowed in a template (names starting with "_" are refused)'))
+    return issues
+
+
+def _unknown_filters_and_tests(source: str, tree: Any) -> list[Issue]:
+    """`{{ x | t0ojson }}` or `{% if x is nmber %}`: Jinja2 parses them and fails only at render."""
+    from jinja2 import nodes
+
+    env = _environment()
+    issues: list[Issue] = []
+    for node in tree.find_all((nodes.Filter, nodes.Test)):
+        kind, known = ("filter", env.filters) if isinstance(node, nodes.Filter) else ("test", env.tests)
+        if node.name not in known:
+            line, col = _find(source, node.name, node.lineno)
+            issues.append((line, col, f'unknown template {kind} "{node.name}"{did_you_mean(node.name, sorted(known))}'))
     return issues
 
 

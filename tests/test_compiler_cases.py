@@ -93,6 +93,10 @@ EXPECTED: dict[str, list[tuple[str, int, int, str]]] = {
         ("", 12, 56, 'attribute "_secret" is not allowed in a template'),
         ("", 12, 78, 'unknown template variable "secrets" (did you mean "scores"?)'),
     ],
+    "template-filter": [  # Jinja2 parses unknown filters and tests; they would fail only at render
+        ("", 10, 35, 'unknown template filter "t0ojson" (did you mean "tojson"?)'),
+        ("", 11, 36, 'unknown template test "nmber" (did you mean "number"?)'),
+    ],
 }
 
 
