@@ -51,6 +51,9 @@ class SendInput:
     timezone: str = "UTC"  # the journey's fallback time zone
     frequency_cap: tuple[int, int] | None = None  # (max, per_seconds) for this channel
     parts: dict[str, str] = field(default_factory=dict)  # shared parts the templates use: "_layout.html" -> source
+    # the run ends after this step: if the message goes out, its commit also records the run's
+    # completion (activities.outcomes), one commit less per run than a record_outcome of its own
+    finish: bool = False
 
 
 @dataclass
@@ -62,6 +65,7 @@ class SendResult:
     message_id: str = ""
     retry_at: str = ""  # RFC 3339, for postponed
     detail: dict[str, Any] = field(default_factory=dict)
+    finished: bool = False  # the run's completion was recorded with the send (SendInput.finish)
 
 
 @dataclass

@@ -6,6 +6,7 @@ import asyncio
 from activities import send_gate, send_ledger
 from activities.contracts import SendInput, SendResult
 from activities.deps import Deps
+from activities.outcomes import finished_with
 from activities.email_build import BuildError, compose_email
 from activities.render import RenderError
 from activities.smtp_delivery import PermanentFailure
@@ -56,14 +57,15 @@ async def send_email(deps: Deps, inp: SendInput) -> SendResult:
 
     previous = await asyncio.to_thread(send_ledger.claim, deps, inp.ref, "email", built.message_id, built.links)
     if previous != "claimed":  # a concurrent attempt got further meanwhile
-        return SendResult("sent", reason="already_sent", message_id=built.message_id)
+        return SendResult("sent", reason="already_sent", message_id=built.message_id,
+                          finished=finished_with(previous, inp.finish))
     sent = await send_ledger.transmit(deps, inp.ref, built.message, [cleared.address])
     if sent.bounce is not None:
         return await _bounced(deps, inp, cleared.address, built.message_id, sent.bounce)
     if sent.uncertain:
         return SendResult("sent", reason="uncertain", message_id=built.message_id)
-    await asyncio.to_thread(send_ledger.mark_sent, deps, inp.ref, "email.sent", built.message_id)
-    return SendResult("sent", message_id=built.message_id)
+    await asyncio.to_thread(send_ledger.mark_sent, deps, inp.ref, "email.sent", built.message_id, finish=inp.finish)
+    return SendResult("sent", message_id=built.message_id, finished=inp.finish)
 
 
 async def _bounced(deps: Deps, inp: SendInput, address: str, message_id: str, exc: PermanentFailure) -> SendResult:

@@ -8,6 +8,7 @@ from typing import Any
 
 from activities.contracts import OutcomeInput, PlanWaitInput, PlanWaitResult, ProfileInput, UpdateInput
 from activities.deps import Deps
+from activities.outcomes import write_outcome
 from activities.send_gate import contact_timezone
 from activities.timing import next_in_window, parse_time, step_now, zone
 
@@ -82,21 +83,7 @@ def plan_wait(deps: Deps, inp: PlanWaitInput) -> PlanWaitResult:
     return PlanWaitResult(wake_at=wake.astimezone(timezone.utc).isoformat())
 
 
-FINAL_OUTCOMES = ("completed", "exited", "goal")
-
-
 def record_outcome(deps: Deps, inp: OutcomeInput) -> None:
-    """`journey.split`, `journey.goal`, `journey.exited`, `journey.completed` events feed reports;
-    a final outcome also closes the enrolment so events stop being routed to the run (both in
-    one transaction: one commit, and never one without the other)."""
+    """A step outcome for reports, in one transaction (activities.outcomes)."""
     with deps.store.transaction():
-        if inp.outcome in FINAL_OUTCOMES:
-            deps.store.finish_enrolment(inp.ref.workflow_id, inp.ref.run_id, inp.outcome)
-        deps.store.record_event(
-            inp.ref.contact_id,
-            f"journey.{inp.outcome}",
-            journey_id=inp.ref.journey_id,
-            step_id=inp.ref.step_id,
-            data={**inp.detail, "version": inp.ref.version, "workflow_id": inp.ref.workflow_id},
-            at=step_now(inp.ref.at),
-        )
+        write_outcome(deps.store, inp.ref, inp.outcome, inp.detail)

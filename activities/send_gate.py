@@ -11,6 +11,7 @@ from typing import Any
 from activities.consent import decide
 from activities.contracts import SendInput, SendResult
 from activities.deps import Deps
+from activities.outcomes import finished_with
 from activities.quiet_hours import NoSendWindow, postpone_until
 from activities.timing import step_now, zone
 
@@ -38,7 +39,7 @@ def contact_timezone(contact: Any, fallback: str) -> str:
     return fallback
 
 
-def previous_outcome(deps: Deps, key: str) -> SendResult | None:
+def previous_outcome(deps: Deps, key: str, finish: bool = False) -> SendResult | None:
     """What an earlier attempt of this very visit did, if it got far enough to matter."""
     entry = deps.store.ledger_get(key)
     if entry is None:
@@ -47,7 +48,8 @@ def previous_outcome(deps: Deps, key: str) -> SendResult | None:
         if entry.status == "transmitting":  # the attempt died during transmission
             deps.store.ledger_set_status(key, "uncertain", "attempt interrupted during transmission")
         reason = "already_sent" if entry.status == "sent" else "uncertain"
-        return SendResult("sent", reason=reason, message_id=entry.message_id or "")
+        return SendResult("sent", reason=reason, message_id=entry.message_id or "",
+                          finished=finished_with(entry.status, finish))
     if entry.status == "failed":
         return SendResult("failed", reason=entry.detail or "failed", message_id=entry.message_id or "")
     return None
@@ -61,7 +63,7 @@ def check(deps: Deps, inp: SendInput, channel: str, now: datetime | None = None)
     address = contact.email if channel == "email" else contact.phone
     if not address:
         return SendResult("skipped", reason="no_address")
-    earlier = previous_outcome(deps, inp.ref.key)
+    earlier = previous_outcome(deps, inp.ref.key, inp.finish)
     if earlier is not None:
         return earlier
     decision = decide(

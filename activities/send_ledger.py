@@ -15,6 +15,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities.contracts import StepRef
 from activities.deps import Deps
+from activities.outcomes import END_OF_JOURNEY, write_outcome
 from activities.smtp_delivery import PermanentFailure, TemporaryFailure, Uncertain, deliver
 from activities.timing import step_now
 
@@ -33,14 +34,17 @@ def claim(deps: Deps, ref: StepRef, channel: str, message_id: str, links: list[s
 
 
 def mark_sent(deps: Deps, ref: StepRef, event_type: str, message_id: str | None = None,
-              data: dict[str, Any] | None = None, detail: str | None = None) -> None:
-    """The visit went out: ledger `sent` and its event, one transaction, at the step's time."""
+              data: dict[str, Any] | None = None, detail: str | None = None, finish: bool = False) -> None:
+    """The visit went out: ledger `sent` and its event, one transaction, at the step's time;
+    with `finish`, the run's completion too (so a ledger entry `sent` of a finishing send
+    always means the completion is recorded: `outcomes.finished_with`)."""
     at = step_now(ref.at)
     with deps.store.transaction():
         deps.store.ledger_set_status(ref.key, "sent", detail, at=at)
         deps.store.record_event(ref.contact_id, event_type, journey_id=ref.journey_id, step_id=ref.step_id,
                                 message_id=message_id, data=data, at=at)
-
+        if finish:
+            write_outcome(deps.store, ref, "completed", END_OF_JOURNEY)
 
 async def report(deps: Deps, ref: StepRef, event_type: str, *, message_id: str | None = None,
                  data: dict[str, Any] | None = None) -> None:

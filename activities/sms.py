@@ -10,6 +10,7 @@ from temporalio.exceptions import ApplicationError
 from activities import send_gate, send_ledger
 from activities.contracts import SendInput, SendResult
 from activities.deps import Deps
+from activities.outcomes import finished_with
 from activities.email_build import message_id_for
 from activities.render import RenderError, render_text
 from activities.sms_text import segments, to_e164
@@ -41,8 +42,10 @@ async def send_sms(deps: Deps, inp: SendInput) -> SendResult:
         return SendResult("failed", reason="render_error")
     size = segments(body)
     message_id = message_id_for(inp.ref.key, deps.message_domain)
-    if await asyncio.to_thread(send_ledger.claim, deps, inp.ref, "sms", message_id) != "claimed":
-        return SendResult("sent", reason="already_sent", message_id=message_id)
+    previous = await asyncio.to_thread(send_ledger.claim, deps, inp.ref, "sms", message_id)
+    if previous != "claimed":
+        return SendResult("sent", reason="already_sent", message_id=message_id,
+                          finished=finished_with(previous, inp.finish))
     form = {"To": to, "From": deps.sms.sender, "Body": body}
     if deps.sms.status_callback:
         form["StatusCallback"] = deps.sms.status_callback
@@ -66,8 +69,8 @@ async def send_sms(deps: Deps, inp: SendInput) -> SendResult:
         return await _refused(deps, inp, cleared.address, message_id, response)
     provider_sid = _json(response).get("sid", "")
     await asyncio.to_thread(send_ledger.mark_sent, deps, inp.ref, "sms.sent", message_id,
-                            {**detail, "provider_sid": provider_sid}, provider_sid)
-    return SendResult("sent", message_id=message_id, detail=detail)
+                            {**detail, "provider_sid": provider_sid}, provider_sid, inp.finish)
+    return SendResult("sent", message_id=message_id, detail=detail, finished=inp.finish)
 
 
 def _json(response: httpx.Response) -> dict:

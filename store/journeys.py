@@ -143,14 +143,19 @@ class JourneysMixin(StoreBase):
                 conn.execute(schema.enrolments.insert(), values)
         return len(values)
 
-    def finish_enrolment(self, workflow_id: str, run_id: str, outcome: str) -> None:
-        """Mark the run (by its first run id) as ended, so events no longer go to it."""
+    def finish_enrolment(self, workflow_id: str, run_id: str, outcome: str) -> bool:
+        """Mark the run (by its first run id) as ended, so events no longer go to it. False when
+        its end was recorded already (a retried call: the caller must not report it twice)."""
+        run = (en.workflow_id == workflow_id, en.run_id == run_id)
         with self._write() as conn:
-            conn.execute(
+            closed = conn.execute(
                 schema.enrolments.update()
-                .where(en.workflow_id == workflow_id, en.run_id == run_id, en.finished_at.is_(None))
+                .where(*run, en.finished_at.is_(None))
                 .values(finished_at=self._when(None), outcome=outcome[:100])
-            )
+            ).rowcount
+            if closed:
+                return True
+            return conn.execute(select(en.id).where(*run, en.finished_at.is_not(None)).limit(1)).first() is None
 
     def running_workflow_ids(self, contact_id: int) -> list[str]:
         """Workflow ids of the contact's runs that have not recorded an end."""

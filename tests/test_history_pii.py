@@ -50,7 +50,7 @@ async def test_no_personal_data_in_any_history():
             for enrolment in sim.store.export_contact(contact.id)["enrolments"]:
                 handle = sim.env.client.get_workflow_handle(enrolment["workflow_id"])
                 text = readable(await handle.fetch_history()).lower()
-                assert "journeyworkflow" in text and "record_outcome" in text  # a real, complete history
+                assert "journeyworkflow" in text and "workflow_execution_completed" in text  # a real, complete history
                 found = [n for n in NEEDLES if n.lower() in text]
                 assert not found, f"{j.id}: {found} in the history of {enrolment['workflow_id']}"
                 scanned += 1

@@ -57,6 +57,16 @@ def test_enrolments(store: Store) -> None:
     assert store.last_enrolment("other", cid) is None
 
 
+def test_finishing_an_enrolment_says_whether_it_was_open(store: Store) -> None:
+    """A retried end of run must know its end is recorded already (not to report it twice)."""
+    cid = store.create_contact()
+    store.record_enrolment("welcome", cid, workflow_id="journey/welcome/1", run_id="r1")
+    assert store.finish_enrolment("journey/welcome/1", "r1", "completed") is True
+    assert store.running_workflow_ids(cid) == []
+    assert store.finish_enrolment("journey/welcome/1", "r1", "exited") is False
+    assert store.finish_enrolment("journey/welcome/2", "r9", "completed") is True  # no enrolment: nothing recorded
+
+
 def test_enrolments_in_batches(store: Store) -> None:
     ids = [store.create_contact() for _ in range(3)]
     t0 = datetime.now(timezone.utc) - timedelta(days=3)

@@ -5,9 +5,14 @@ from __future__ import annotations
 
 from dataclasses import replace
 import asyncio
-from datetime import datetime
+from datetime import datetime, timezone
 
 import pytest
+from temporalio.api.enums.v1 import EventType
+
+from activities import contracts as c
+from activities.email import send_email
+from activities.profile import record_outcome
 
 from compiler import ir
 from engine.simulation import SimEvent, Simulation
@@ -110,6 +115,42 @@ async def test_no_consent_with_exit_policy_ends_the_run(sim):
     out = await sim.run(j, dict(ANA, email="exit@example.com", consent={}))
     assert out.result.outcome == "exited" and out.result.reason == "no_consent"
     assert [(e.step, e.outcome) for e in out.timeline] == [("first", "skipped"), ("first", "exited")]
+
+
+async def _completion(sim, email: str) -> tuple[int, list, list]:
+    """The contact's `journey.completed` events and the local-activity markers of its last run."""
+    cid = sim.store.find_contact(email=email).id
+    history = await sim.env.client.get_workflow_handle(sim.started[-1]).fetch_history()
+    markers = [e for e in history.events if e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED]
+    return cid, sim.store.events_for(cid, type="journey.completed"), markers
+
+
+async def test_a_last_send_records_the_runs_completion_in_its_own_commit(sim):
+    """No separate outcome record when the run ends on a message that went out; a retried
+    attempt of that send finds it done and does not report the completion twice."""
+    j = one_email()
+    out = await sim.run(j, dict(ANA, email="last@example.com"))
+    assert out.result.outcome == "completed" and len(out.emails) == 1
+    cid, completed, markers = await _completion(sim, "last@example.com")
+    assert [(e.step_id, e.data["reason"], e.data["version"]) for e in completed] == [("welcome", "end", j.version)]
+    assert markers == []  # no record_outcome local activity
+    assert sim.store.running_workflow_ids(cid) == []  # enrolment closed: events no longer routed
+    desc = await sim.env.client.get_workflow_handle(sim.started[-1]).describe()
+    ref = c.StepRef(journey_id=j.id, version=j.version, workflow_id=desc.id, run_id=desc.run_id, step_id="welcome",
+                    visit=1, contact_id=cid, at=datetime.now(timezone.utc).isoformat())
+    again = await send_email(sim.deps, c.SendInput(ref=ref, template_name="welcome", purpose="marketing",
+                                                   templates={}, finish=True))
+    assert (again.status, again.reason, again.finished) == ("sent", "already_sent", True)
+    record_outcome(sim.deps, c.OutcomeInput(ref=ref, outcome="completed"))  # as a retried local activity would
+    assert len(sim.store.events_for(cid, type="journey.completed")) == 1
+    assert len([m for m in sim.smtp.messages if m["To"] == "last@example.com"]) == 1
+
+
+async def test_a_last_send_that_does_not_go_out_leaves_the_completion_to_the_run(sim):
+    out = await sim.run(one_email(), dict(ANA, email="lastskip@example.com", consent={}))
+    assert out.result.outcome == "completed" and out.emails == []
+    _, completed, markers = await _completion(sim, "lastskip@example.com")
+    assert len(completed) == 1 and len(markers) == 1  # recorded once, by record_outcome
 
 
 async def test_a_message_accepted_but_unacknowledged_is_not_sent_twice(sim):

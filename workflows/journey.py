@@ -106,13 +106,13 @@ class JourneyWorkflow:
 
     async def _finish(self, run: Run, outcome: str, reason: str) -> RunResult:
         last = run.current or run.journey.steps[0]
-        ref = run.ref(last)
-        await run.local(
-            c.RECORD_OUTCOME,
-            c.OutcomeInput(ref=ref, outcome=outcome, detail={"reason": reason}),
-            type(None),
-            f"finish: {outcome} ({reason})",
-        )
+        if not (outcome == "completed" and run.completion_recorded):
+            await run.local(
+                c.RECORD_OUTCOME,
+                c.OutcomeInput(ref=run.ref(last), outcome=outcome, detail={"reason": reason}),
+                type(None),
+                f"finish: {outcome} ({reason})",
+            )
         workflow.set_current_details(f"finished: {outcome} ({reason}) at step {last.id}")
         return RunResult(outcome=outcome, reason=reason, steps=run.steps_run, trail=run.trail)
 

@@ -67,6 +67,7 @@ class Run:
         self.steps_run = 0
         self.waiting_until: datetime | None = None  # set while blocked in wait()
         self.waiting = False
+        self.completion_recorded = False  # a last send recorded `journey.completed` (SendInput.finish)
 
     # ------------------------------------------------------------ signals
 

@@ -33,6 +33,7 @@ async def _send(run: Run, step: SendEmail | SendSms, channel: str, activity: str
         quiet_hours=qh,
         timezone=policy.timezone,
         frequency_cap=cap,
+        finish=step.next is None,  # the last step: its send also records the run's completion
     )
     while True:
         inp.ref = run.ref(step)
@@ -48,6 +49,7 @@ async def _send(run: Run, step: SendEmail | SendSms, channel: str, activity: str
     run.note(step, result.status, reason=result.reason, message_id=result.message_id)
     if result.status == "sent":
         run.sent[step.id] = result.message_id
+        run.completion_recorded = result.finished
     elif result.status == "skipped" and result.reason in ("no_consent", "suppressed"):
         if policy.on_no_consent == "exit":
             raise ExitRun(result.reason)
