@@ -12,7 +12,7 @@ from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSear
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from compiler.ir import Journey
-from workflows.run_types import SIGNAL_EVENT, TASK_QUEUE, WORKFLOW_NAME, JourneyEvent, RunInput, workflow_id_for
+from workflows.run_types import REVISION, SIGNAL_EVENT, TASK_QUEUE, WORKFLOW_NAME, JourneyEvent, RunInput, workflow_id_for
 
 JOURNEY_KEY = SearchAttributeKey.for_keyword("Journey")
 VERSION_KEY = SearchAttributeKey.for_keyword("JourneyVersion")
@@ -103,7 +103,8 @@ async def start_run(
                 SearchAttributePair(CONTACT_KEY, str(contact_id)),
             ]
         )
-    inp = RunInput(journey=_ir(journey), contact_id=contact_id, key=key, search_attributes=search_attributes)
+    inp = RunInput(journey=_ir(journey), contact_id=contact_id, key=key, search_attributes=search_attributes,
+                   revision=REVISION)
     options = dict(
         id=workflow_id,
         task_queue=task_queue,

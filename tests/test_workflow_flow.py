@@ -163,6 +163,42 @@ async def test_goal_reached_while_waiting_ends_the_run(sim):
     assert 2 * 86400 <= out.timeline[-1].at_s < 3 * 86400
 
 
+async def _profile_reads(sim) -> int:
+    history = await sim.env.client.get_workflow_handle(sim.started[-1]).fetch_history()
+    return sum(b'"activity_type":"read_profile"' in e.marker_recorded_event_attributes.details["data"].payloads[0].data
+               for e in history.events if e.HasField("marker_recorded_event_attributes"))
+
+
+async def test_a_wait_reads_the_profile_only_when_a_change_arrives(sim):
+    """Nothing to re-check without a change: a wait costs no profile read (a run of revision 1
+    read it before every wait; tests/histories keep such runs replaying)."""
+    j = journey(
+        ir.SendEmail(id="first", template="first", next="pause"),
+        ir.Wait(id="pause", duration_s=86400, next="second"),
+        ir.SendEmail(id="second", template="second"),
+        emails=["first", "second"],
+    )
+    quiet = sim.create_contact(contact("quietwait", stage="lead"))
+    out = await sim.run(j, quiet)
+    assert out.result.outcome == "completed" and len(out.emails) == 2
+    assert await _profile_reads(sim) == 0
+
+    changed = sim.create_contact(contact("changedwait", stage="lead"))
+
+    def touch(store, contact_id, event_type, data, event_id):
+        return ["tags"] if event_type == "page.viewed" and contact_id == changed else []
+
+    from engine import events
+
+    events.EVENT_HOOKS.append(touch)
+    try:
+        out = await sim.run(j, changed, [SimEvent.parse("page.viewed+2h")])
+    finally:
+        events.EVENT_HOOKS.remove(touch)
+    assert out.result.outcome == "completed" and len(out.emails) == 2
+    assert await _profile_reads(sim) == 1  # the change, read while waiting (goal and consent re-checked)
+
+
 async def test_wait_until_attribute_with_offset_in_the_contact_zone(sim):
     now = await sim.env.get_current_time()
     webinar = (now + timedelta(days=10)).replace(microsecond=0)

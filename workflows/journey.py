@@ -17,6 +17,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.run import ExitRun, MigrateRun, Run
     from workflows.run_types import (
         QUERY_STATE,
+        REVISION,
         SIGNAL_EVENT,
         SIGNAL_MIGRATE,
         SIGNAL_PROFILE_CHANGED,
@@ -132,6 +133,7 @@ class JourneyWorkflow:
                 contact_id=run.input.contact_id,
                 key=run.input.key,
                 search_attributes=run.input.search_attributes,
+                revision=REVISION,  # a new history: the current behaviour
                 start_step=step_id,
                 visits=visits,
                 sent=dict(run.sent),

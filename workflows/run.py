@@ -60,7 +60,9 @@ class Run:
         self.event_seq = 0
         self.consumed: set[int] = set()
         self.profile: dict[str, Any] | None = None
-        self.profile_dirty = True
+        self.profile_dirty = True  # read it again before using it (a change arrived, or time passed)
+        self.profile_signals = 0  # profile changes signalled so far
+        self.signals_read = 0  # ... of which the last profile read saw
         self.consent_changed = False
         self.migration: MigrateRequest | None = None
         self.current: Step | None = None
@@ -79,6 +81,7 @@ class Run:
 
     def on_profile_changed(self, reason: str) -> None:
         self.profile_dirty = True
+        self.profile_signals += 1
         if reason == "consent":
             self.consent_changed = True
 
@@ -138,6 +141,7 @@ class Run:
     async def fresh_profile(self) -> dict[str, Any]:
         if self.profile is None or self.profile_dirty:
             self.profile_dirty = False
+            self.signals_read = self.profile_signals
             profile = await self.local(c.READ_PROFILE, self.profile_request(), dict, "read_profile")
             self.set_profile(profile)
         assert self.profile is not None
@@ -188,7 +192,7 @@ class Run:
             self.waiting, self.waiting_until = True, until
             try:
                 await workflow.wait_condition(
-                    lambda: ready() or self.profile_dirty or self.migration is not None,
+                    lambda: ready() or self.profile_news() or self.migration is not None,
                     timeout=timedelta(seconds=remaining) if remaining is not None else None,
                     timeout_summary=summary,
                 )
@@ -201,9 +205,16 @@ class Run:
             if self.migration is not None:
                 assert self.current is not None
                 raise MigrateRun(self.migration, self.current.id)
-            if self.profile_dirty:
+            if self.profile_news():
                 await self.fresh_profile()
                 await self.check_goal()
+
+    def profile_news(self) -> bool:
+        """A profile change the run has not read yet: a wait wakes to re-check goal and consent.
+        (Revision 1 also woke for a profile never read, costing every run a read.)"""
+        if self.input.revision < 2:
+            return self.profile_dirty
+        return self.profile_signals != self.signals_read
 
     def match_event(self, event_type: str, of_step: str | None, since_seq: int) -> int | None:
         """The sequence number of the first unconsumed event that matches, if any."""

@@ -18,12 +18,21 @@ def workflow_id_for(journey_id: str, contact_id: int, key: str | None = None) ->
     return f"{base}/{key}" if key else base
 
 
+# How runs behave where the workflow code changed its commands: set when a run starts (or
+# continues as new), so a run in flight keeps what it started with and replays; a check of
+# `RunInput.revision` costs no history event (`workflow.patched` records a marker in every run).
+#   1: a wait read the profile first when it had not been read yet (one local activity)
+#   2: a wait reads the profile only when a profile change arrived since it was last read
+REVISION = 2
+
+
 @dataclass
 class RunInput:
     journey: dict[str, Any]  # compiler.ir.Journey.to_dict(): the pinned version
     contact_id: int
     key: str | None = None
     search_attributes: bool = False  # upsert Step/Stage/Score (they must be registered)
+    revision: int = 1  # see REVISION; runs started before the field existed are 1
     # set by continue-as-new and by migration:
     start_step: str | None = None
     visits: dict[str, int] = field(default_factory=dict)

@@ -58,7 +58,8 @@ CASES = [
     # welcome-series: consent branch straight in; and a confirmation through the wait_for
     Case("welcome-series", "consented", person("wel")),
     Case("welcome-series", "spanish", person("esp", locale="es")),
-    # recorded after a last send began to record the run's completion itself (no record_outcome)
+    # run revision 2 (workflows/run_types.REVISION): no profile read before a wait, and the last
+    # send records the run's completion itself (no record_outcome)
     Case("welcome-series", "completed-by-last-send", person("qvo")),
     Case("welcome-series", "confirmed-later", person("con", consent={}), ("consent.confirmed+1d",)),
     Case("cart-abandonment", "purchased", person("car"), ("purchase.completed+3h",)),
