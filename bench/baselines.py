@@ -3,7 +3,8 @@
 
 - `HandWritten`: what a careful engineer would write: send_email (consent checked inside it),
   the profile read for the branch as a local activity, timers for the waits;
-- `HandWrittenRecorded`: the same plus Nurture's outcome record at the end (what reports need);
+- `HandWrittenRecorded`: the same plus the outcome record reports need, as a local activity of
+  its own at the end (Nurture writes it in the last send's commit when a run ends on a send);
 - `Naive`: consent checked in its own activity before each send (two activities per email).
 """
 

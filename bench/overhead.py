@@ -4,8 +4,8 @@
 
 N contacts go through a reference journey (3 emails, 2 short waits, one branch) on the real
 dev server (file database) with a file-backed store and a real SMTP sink, then the same N
-through bench.baselines.HandWritten, HandWrittenRecorded (the same plus the outcome record Nurture
-keeps for reports) and Naive, all in this run with the same
+through bench.baselines.HandWritten, HandWrittenRecorded (the same plus the outcome record reports
+need, as a separate local activity) and Naive, all in this run with the same
 activities and worker settings. Prints journeys/s, emails/s, history events per run and per
 delivered email, and the ratio Nurture / hand-written (target >= 0.95; and fewer history
 events per email than the naive baseline). `--rounds R` splits N into R rounds that each run
