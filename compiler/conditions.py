@@ -49,13 +49,15 @@ def did_you_mean(word: str, choices: list[str] | tuple[str, ...]) -> str:
 
 def check(source: str) -> list[ConditionError]:
     """Every mistake in `source`, each with its 0-based character offset (`col`)."""
+    found: list[tuple[ast.AST, str]] = []
     try:
         tree = ast.parse(source.strip() and source, mode="eval")
+        _check_node(tree.body, found)
     except SyntaxError as exc:
         at = _offset(source, exc.lineno or 1, (exc.offset or 1) - 1, utf8=False)
         return [ConditionError(at, f"condition syntax error: {exc.msg}")]
-    found: list[tuple[ast.AST, str]] = []
-    _check_node(tree.body, found)
+    except (MemoryError, RecursionError):  # CPython's parser on ~200 nested brackets or thousands of operators
+        return [ConditionError(0, "condition is nested too deeply (split it into simpler conditions)")]
     return [ConditionError(_offset(source, getattr(node, "lineno", 1), getattr(node, "col_offset", 0)), message)
             for node, message in found]
 

@@ -66,8 +66,14 @@ def analyse(source: str) -> Analysis:
 
     try:
         tree = _environment().parse(source)
+        return _analyse(source, tree)
     except TemplateSyntaxError as exc:
         return Analysis(((exc.lineno or 1, 1, f"template syntax error: {exc.message}"),), ())
+    except (MemoryError, RecursionError):  # thousands of nested brackets, tags or filters
+        return Analysis(((1, 1, "template is nested too deeply"),), ())
+
+
+def _analyse(source: str, tree: Any) -> Analysis:
     issues = _template_issues(source, tree)
     refs: list[Ref] = []
     for line, col, name in _references(source, tree):

@@ -51,6 +51,32 @@ def test_deep_nesting(tmp_path: Path) -> None:
     assert (1, 9 + MAX_DEPTH, f"nested more than {MAX_DEPTH} levels deep") in got
 
 
+NESTED_JOURNEY = """journey: j
+entry: {manual: true}
+policy:
+  consent: {webhook: crm}
+steps:
+  - id: route
+    type: branch
+    cases:
+      - {when: 'a%s', next: crm}
+    default: crm
+  - id: crm
+    type: webhook
+    url: https://crm.example/hook
+    body: '{{ %s score }}'
+"""
+
+
+def test_conditions_and_templates_nested_too_deeply(tmp_path: Path) -> None:
+    """CPython's parser answers 200 nested brackets with MemoryError and deeper trees with
+    RecursionError; Jinja2 too: both are errors of the file, not of the compiler (found by fuzzing)."""
+    text = NESTED_JOURNEY % ("{" * 200 + "ttributes", "not " * 5000)
+    got = errors_of(tmp_path, text.encode(), name="j.yaml")
+    assert got == [(9, 17, "condition is nested too deeply (split it into simpler conditions)"),
+                   (14, 12, "template is nested too deeply")]
+
+
 def test_missing_file(tmp_path: Path) -> None:
     result = compile_file(tmp_path / "nope.yaml")
     assert [(d.line, d.col, d.message) for d in result.errors] == [(1, 1, "cannot read the file: No such file or directory")]
