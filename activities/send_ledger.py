@@ -67,9 +67,9 @@ class Transmission:
 
 
 async def transmit(deps: Deps, ref: StepRef, message: EmailMessage, recipients: list[str]) -> Transmission:
-    """Send over SMTP, marking the ledger `transmitting` just before DATA. A 4xx or a connection
-    failure before DATA puts the entry back to `claimed` and raises (the activity retries); a
-    failure during DATA is `uncertain` and never resent; a 5xx comes back as a bounce."""
+    """Send over SMTP, marking the ledger `transmitting` just before the final "." of DATA. A 4xx
+    or a connection failure before it puts the entry back to `claimed` and raises (the activity
+    retries); a failure after it is `uncertain` and never resent; a 5xx comes back as a bounce."""
     store = deps.store
 
     async def transmitting() -> None:

@@ -1,8 +1,8 @@
 """One SMTP transaction, classified so the caller knows whether the message went.
 
-The conversation is driven step by step so that a failure before DATA
-("definitely not sent", safe to retry) is told apart from a failure during DATA
-("may have been delivered", never retried: the send ledger marks it uncertain).
+The conversation is driven step by step so that a failure before the final "." of DATA
+("definitely not sent", safe to retry) is told apart from one after it ("may have been
+delivered", never retried: the send ledger marks it uncertain).
 """
 
 from __future__ import annotations
@@ -59,14 +59,28 @@ def _raise_for(code: int, text: str) -> None:
         raise PermanentFailure(code, _enhanced(text), text)
 
 
+_LEADING_DOT = re.compile(rb"^\.", re.MULTILINE)
+
+
+def data_lines(message: EmailMessage) -> bytes:
+    """The message as DATA content without the final ".": CRLF line ends, a line starting with
+    "." doubled (RFC 5321 4.5.2)."""
+    raw = message.as_bytes(policy=message.policy.clone(linesep="\r\n"))
+    raw = _LEADING_DOT.sub(b"..", raw)
+    return raw if raw.endswith(b"\r\n") else raw + b"\r\n"
+
+
 async def deliver(
     config: SmtpConfig,
     message: EmailMessage,
     sender: str,
     recipients: list[str],
-    before_data: Callable[[], Awaitable[None]],
+    before_end: Callable[[], Awaitable[None]],
 ) -> None:
-    """Send `message`; `before_data` runs just before DATA (it marks the ledger "transmitting")."""
+    """Send `message`. DATA goes in two parts: the content, then, after `before_end` (which marks
+    the ledger "transmitting"), the line "." that ends it. A server discards a message whose
+    final "." never came, so a failure (or a killed worker) before that line is "not sent" and
+    retried; only one between the "." and the server's answer is uncertain."""
     client = aiosmtplib.SMTP(
         hostname=config.host,
         port=config.port,
@@ -76,6 +90,7 @@ async def deliver(
         username=config.username,
         password=config.password,
     )
+    in_data = False
     try:
         await client.connect()
         response = await client.mail(sender)
@@ -84,13 +99,23 @@ async def deliver(
                 await client.rcpt(rcpt)
             except aiosmtplib.SMTPRecipientRefused as exc:
                 _raise_for(exc.code, exc.message)
-        await before_data()
+        start = await client.execute_command(b"DATA")
+        if start.code != 354:
+            _raise_for(start.code, start.message)
+            raise TemporaryFailure(f"SMTP {start.code}", reply=f"{start.code} {start.message}")
+        assert client.protocol is not None
+        in_data = True  # until the server answers the final ".", QUIT would be read as content
+        client.protocol.write(data_lines(message))
+        await before_end()
+        if not client.is_connected:  # lost during the content: the "." never left, nothing was delivered
+            raise TemporaryFailure("connection lost during DATA", reply="connection lost before the end of DATA")
         try:
-            response = await client.data(message.as_bytes())
+            response = await client.execute_command(b".")
         except aiosmtplib.SMTPResponseException as exc:
             _raise_for(exc.code, exc.message)
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
             raise Uncertain(type(exc).__name__) from exc
+        in_data = False
         _raise_for(response.code, response.message)
     except aiosmtplib.SMTPResponseException as exc:
         _raise_for(exc.code, exc.message)
@@ -98,7 +123,9 @@ async def deliver(
     except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
         raise TemporaryFailure(type(exc).__name__, reply=str(exc)) from exc
     finally:
-        if client.is_connected:
+        if client.is_connected and in_data:
+            client.close()  # the server discards a message whose final "." never came
+        elif client.is_connected:
             try:
                 await client.quit()
             except (aiosmtplib.SMTPException, OSError, TimeoutError):
