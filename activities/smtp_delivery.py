@@ -19,7 +19,7 @@ _ENHANCED = re.compile(r"\b([245]\.\d{1,3}\.\d{1,3})\b")
 
 
 class TemporaryFailure(Exception):
-    """4xx or a connection problem before DATA: nothing was delivered; retry later.
+    """4xx, or a connection problem before the end of DATA: nothing was delivered; retry later.
     Its text holds codes only (it ends up in workflow history, where no address may go);
     the server's full reply is kept in `.reply` for the ledger."""
 
