@@ -22,10 +22,14 @@ async def until_delivered(rig: Rig, count: int, timeout: float = 60.0) -> None:
         await asyncio.sleep(0.05)
 
 
-# A SIGKILL between the ledger's "transmitting" mark and the server's 250 leaves a send that
-# nobody can prove happened; the runtime records it as sent/uncertain and does not resend
-# (never twice). Those may be missing from the sink; there must be very few, and no others.
-MAX_LOST = 3
+# A SIGKILL between the ledger's "transmitting" mark and the server's answer to DATA's final "."
+# leaves a send that nobody can prove happened; the runtime records it as sent/uncertain and
+# does not resend (never twice). Those may be missing from the sink; no other may. Their number
+# depends on where the kill lands among ~100 sends in flight: 0-5 of 600 messages in 8 runs on
+# 2026-11-23 (3-18 uncertain; the window on loopback is the event loop's delay between the mark's
+# commit and writing the "."). The bound is 2% of the messages: a regression that widens the
+# window (say, marking before DATA over a slow line) or loses sends outside it fails.
+MAX_LOST = 12
 
 
 async def check_all_delivered_once(rig: Rig, workflow_ids: list[str], prefix: str) -> None:
