@@ -6,8 +6,8 @@ import asyncio
 from activities import send_gate, send_ledger
 from activities.contracts import SendInput, SendResult
 from activities.deps import Deps
-from activities.outcomes import finished_with
 from activities.email_build import BuildError, compose_email
+from activities.outcomes import finished_with
 from activities.render import RenderError
 from activities.smtp_delivery import PermanentFailure
 from compiler.ir import EmailTemplate, pick_locale

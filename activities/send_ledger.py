@@ -46,6 +46,7 @@ def mark_sent(deps: Deps, ref: StepRef, event_type: str, message_id: str | None 
         if finish:
             write_outcome(deps.store, ref, "completed", END_OF_JOURNEY)
 
+
 async def report(deps: Deps, ref: StepRef, event_type: str, *, message_id: str | None = None,
                  data: dict[str, Any] | None = None) -> None:
     """An event a send learned about the contact (a bounce, a refusal): through the worker's event

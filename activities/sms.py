@@ -10,8 +10,8 @@ from temporalio.exceptions import ApplicationError
 from activities import send_gate, send_ledger
 from activities.contracts import SendInput, SendResult
 from activities.deps import Deps
-from activities.outcomes import finished_with
 from activities.email_build import message_id_for
+from activities.outcomes import finished_with
 from activities.render import RenderError, render_text
 from activities.sms_text import segments, to_e164
 from compiler.ir import SmsTemplate, pick_locale

@@ -13,7 +13,6 @@ from temporalio.api.enums.v1 import EventType
 from activities import contracts as c
 from activities.email import send_email
 from activities.profile import record_outcome
-
 from compiler import ir
 from engine.simulation import SimEvent, Simulation
 from tests.journey_builder import journey
