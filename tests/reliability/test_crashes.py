@@ -25,7 +25,7 @@ async def until_delivered(rig: Rig, count: int, timeout: float = 60.0) -> None:
 # A SIGKILL between the ledger's "transmitting" mark and the server's answer to DATA's final "."
 # leaves a send that nobody can prove happened; the runtime records it as sent/uncertain and
 # does not resend (never twice). Those may be missing from the sink; no other may. Their number
-# depends on where the kill lands among ~100 sends in flight: 0-5 of 600 messages in 8 runs on
+# depends on where the kill lands among ~100 sends in flight: 0-5 of 600 messages in 9 runs on
 # 2026-11-23 (3-18 uncertain; the window on loopback is the event loop's delay between the mark's
 # commit and writing the "."). The bound is 2% of the messages: a regression that widens the
 # window (say, marking before DATA over a slow line) or loses sends outside it fails.
