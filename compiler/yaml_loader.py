@@ -26,10 +26,12 @@ from yaml.events import (
     StreamEndEvent,
 )
 
+from yaml.loader import Loader as _PureParser
+
 try:  # libyaml: an order of magnitude faster; PyYAML's pure parser otherwise
     from yaml._yaml import CParser as _Parser
 except ImportError:  # pragma: no cover - depends on how PyYAML was built
-    from yaml.loader import Loader as _Parser  # type: ignore[assignment]
+    _Parser = _PureParser  # type: ignore[misc]
 
 Pos = tuple[int, int]  # 1-based (line, col)
 Path = tuple[Any, ...]  # keys and list indices from the document root
@@ -146,17 +148,23 @@ def index_to_pos(text: str, index: int) -> Pos:
     return before.count("\n") + 1, index - (before.rfind("\n") + 1) + 1
 
 
-def load_yaml(text: str) -> tuple[LoadedDoc, list[tuple[Pos, str]]]:
+def load_yaml(text: str, parser: type | None = None) -> tuple[LoadedDoc, list[tuple[Pos, str]]]:
     """Parse one YAML document strictly. Errors are (position, message); a syntax error
     stops the parse (the data is then None), the other errors do not."""
+    parser = parser or _Parser
     doc = LoadedDoc(text=text)
-    composer = _Composer(text, doc)
+    composer = _Composer(text, doc, parser)
     try:
         doc.data = composer.run()
     except YamlError as exc:
         composer.errors.append((exc.pos, exc.message))
         doc.data = None
     except yaml.MarkedYAMLError as exc:
+        if parser is not _PureParser and "nesting depth" in str(exc.problem):
+            # libyaml (PyYAML 6.0.3+) has a limit of its own (1000 levels) and its scanner reads
+            # a run of "[" ahead before the composer sees any: the pure parser, which has none,
+            # reads this rare file so that our limit gives the same error with every build.
+            return load_yaml(text, _PureParser)
         mark = exc.problem_mark or exc.context_mark
         pos = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         what = exc.problem or exc.context or "invalid YAML"
@@ -180,8 +188,8 @@ def _reader_reason(exc: yaml.YAMLError) -> str:
 
 
 class _Composer:
-    def __init__(self, text: str, doc: LoadedDoc) -> None:
-        self.parser = _Parser(text)
+    def __init__(self, text: str, doc: LoadedDoc, parser: type) -> None:
+        self.parser = parser(text)
         self.doc = doc
         self.errors: list[tuple[Pos, str]] = []
 
@@ -212,9 +220,10 @@ class _Composer:
         if isinstance(ev, ScalarEvent):
             return self.scalar(ev, path, pos)
         if depth >= MAX_DEPTH:
-            self.errors.append((pos, f"nested more than {MAX_DEPTH} levels deep"))
-            self.skip_rest()
-            return None
+            # Stop here, like a syntax error: reading on would meet libyaml's own limit (1000
+            # levels since PyYAML 6.0.3) in one build and not in another; this way every build
+            # gives the same one error.
+            raise YamlError(pos, f"nested more than {MAX_DEPTH} levels deep")
         if isinstance(ev, MappingStartEvent):
             return self.mapping(path, depth)
         items = []
@@ -249,15 +258,6 @@ class _Composer:
         p.get_event()
         return result
 
-    def skip_rest(self) -> None:
-        """Consume events up to the end of the collection just opened."""
-        level = 1
-        while level:
-            ev = self.parser.get_event()
-            if isinstance(ev, CollectionStartEvent):
-                level += 1
-            elif isinstance(ev, (MappingEndEvent, SequenceEndEvent)):
-                level -= 1
 
     def scalar(self, ev: ScalarEvent, path: Path, pos: Pos) -> Any:
         value = ev.value

@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
+from compiler import yaml_loader
 from compiler.compile import compile_file
 from compiler.yaml_loader import MAX_DEPTH, load_yaml
 
@@ -45,10 +47,19 @@ def test_ten_megabytes(tmp_path: Path) -> None:
     assert got == [(1, 1, "file is too large (10,000,003 bytes; a journey is at most 1,000,000)")]
 
 
-def test_deep_nesting(tmp_path: Path) -> None:
-    got = errors_of(tmp_path, b"journey: " + b"[" * 5000 + b"]" * 5000 + b"\n")
+PARSERS = [pytest.param(yaml.loader.Loader, id="pure-python")]
+if hasattr(yaml, "_yaml"):  # libyaml, as PyYAML's wheels ship it (6.0.3+: its own 1000-level limit)
+    PARSERS.append(pytest.param(yaml._yaml.CParser, id="libyaml"))
+
+
+@pytest.mark.parametrize("parser", PARSERS)
+@pytest.mark.parametrize("levels", [41, 999, 1001, 5000])
+def test_deep_nesting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, parser: type, levels: int) -> None:
+    """Our limit answers first, whichever parser PyYAML was built with and whatever limit it has."""
+    monkeypatch.setattr(yaml_loader, "_Parser", parser)
+    got = errors_of(tmp_path, b"journey: " + b"[" * levels + b"]" * levels + b"\n")
     # the root mapping is level 0; the first "[" (column 10) is level 1
-    assert (1, 9 + MAX_DEPTH, f"nested more than {MAX_DEPTH} levels deep") in got
+    assert got == [(1, 9 + MAX_DEPTH, f"nested more than {MAX_DEPTH} levels deep")]
 
 
 NESTED_JOURNEY = """journey: j
