@@ -11,6 +11,10 @@ Installed as an engine.events EVENT_HOOK: profile actions run inside the hook; e
 and webhook are returned as follow-ups that engine.events.publish awaits with its Temporal
 client (marketing/rules_actions.py). Each firing is recorded as a `rule.fired` event.
 
+Job: the configuration. Load and validate rules.yaml into marketing.rules_model types, and
+install the hook. Imports go one way: rules -> rules_actions (the hook) -> rules_effects (what
+leaves the process), each -> rules_model (the types); none of them imports this module.
+
 Public API:
     load_rules(path) -> Rules                    (raises ConfigError)
     install(rules, deps=None) -> RulesHook       (replaces an installed rules hook)
@@ -21,66 +25,24 @@ Public API:
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from compiler import conditions
+from compiler.config_file import ConfigError, load_config, validate_with
 from compiler.config_files import CONFIG_VALIDATORS
 from compiler.diagnostics import Problems
+from compiler.templates import find_template
 from compiler.yaml_loader import LoadedDoc
-from compiler.config_file import load_config, validate_with
-from marketing.matching import DataCondition, build_conditions
+from marketing.matching import build_conditions
+from marketing.rules_actions import RulesHook
+from marketing.rules_model import DEFAULT_DIR, RULES_JOURNEY, Action, Rule, Rules
+
+__all__ = ["FILE_NAME", "RULES_JOURNEY", "Action", "Rule", "Rules", "RulesHook", "build_rules", "install",
+           "install_default", "load_rules", "validate_rules_file"]
 
 FILE_NAME = "rules.yaml"
 SCHEMA_NAME = "rules"
-DEFAULT_DIR = Path(__file__).resolve().parent.parent / "journeys"
-ASYNC_ACTIONS = ("enrol", "notify", "webhook")
-RULES_JOURNEY = "rules"  # the journey_id of rule effects in the ledger and events
-
-
-@dataclass(frozen=True)
-class Action:
-    kind: str  # tag | stage | score | enrol | notify | webhook
-    args: Any  # the YAML value: {add, remove} / stage name / {add, level} / journey id / {...}
-    index: int = 0  # position in the rule's `then`
-
-
-@dataclass(frozen=True)
-class Rule:
-    id: str
-    trigger: str  # event | score.crossed | segment.entered
-    value: Any  # the event type, the threshold, or the segment id
-    actions: tuple[Action, ...]
-    where: tuple[DataCondition, ...] = ()
-    condition: str | None = None
-    level: str = "global"  # score.crossed: the score level watched ("stage" = any stage:NAME)
-    direction: str = "up"  # score.crossed: up (below -> value or more) or down (value or more -> below)
-
-    def matches_event(self, event_type: str, data: dict[str, Any]) -> bool:
-        """Does this (non-score) rule's trigger and data test match the event?"""
-        if self.trigger == "event":
-            hit = self.value == event_type
-        elif self.trigger == "segment.entered":
-            hit = event_type == "segment.entered" and data.get("segment") == self.value
-        else:
-            return False
-        return hit and all(c.holds(data) for c in self.where)
-
-    def crossed(self, level: str, before: int, after: int) -> bool:
-        """Does a change of the score at `level` from `before` to `after` cross this rule's threshold?"""
-        if self.trigger != "score.crossed" or not (level == self.level or (self.level == "stage" and level.startswith("stage:"))):
-            return False
-        if self.direction == "down":
-            return after < self.value <= before
-        return before < self.value <= after
-
-
-@dataclass(frozen=True)
-class Rules:
-    rules: tuple[Rule, ...] = ()
-    folder: Path = DEFAULT_DIR  # where templates/ and the journeys named by `enrol` live
-    notes: dict[str, Any] = field(default_factory=dict)
 
 
 # ---------------------------------------------------------------- building from YAML
@@ -88,8 +50,6 @@ class Rules:
 
 def _check_refs(doc: LoadedDoc, path: tuple[Any, ...], action: Action, folder: Path, problems: Problems) -> None:
     """Journeys, templates and segments named by the rules exist next to the file."""
-    from compiler.templates import find_template
-
     if action.kind == "enrol" and not (folder / f"{action.args}.yaml").is_file():
         problems.add(doc.pos(path + ("enrol",)), f'enrol: no journey "{action.args}" in {folder}')
     if action.kind == "notify":
@@ -99,8 +59,7 @@ def _check_refs(doc: LoadedDoc, path: tuple[Any, ...], action: Action, folder: P
 
 
 def _segment_exists(doc: LoadedDoc, path: tuple[Any, ...], segment_id: str, folder: Path, problems: Problems) -> None:
-    from compiler.config_file import ConfigError
-    from marketing.segments import load_segments
+    from marketing.segments import load_segments  # deferred: segments pulls in SQLAlchemy
 
     try:
         known = load_segments(folder / "segments.yaml")
@@ -161,8 +120,7 @@ def install(rules: Rules, deps: Any = None) -> Any:
     """Put a hook running `rules` at the end of EVENT_HOOKS (after scoring and stages), replacing
     an earlier rules hook. `deps` (activities.deps.Deps) configures SMTP, teams and webhooks;
     None: Deps.from_env() on first use."""
-    from engine.events import EVENT_HOOKS
-    from marketing.rules_actions import RulesHook
+    from engine.events import EVENT_HOOKS  # where used: `validate` imports this module, needs no Temporal client
 
     hook = RulesHook(rules, deps)
     EVENT_HOOKS[:] = [h for h in EVENT_HOOKS if not isinstance(h, RulesHook)] + [hook]
@@ -172,7 +130,6 @@ def install(rules: Rules, deps: Any = None) -> Any:
 def install_default() -> None:
     """Install journeys/rules.yaml (if present) unless a rules hook is installed already."""
     from engine.events import EVENT_HOOKS
-    from marketing.rules_actions import RulesHook
 
     folder = Path(os.environ.get("NURTURE_JOURNEYS_DIR") or DEFAULT_DIR)
     if not any(isinstance(h, RulesHook) for h in EVENT_HOOKS) and (folder / FILE_NAME).is_file():

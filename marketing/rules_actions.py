@@ -1,5 +1,9 @@
 """Running automation rules: the EVENT_HOOK and the follow-ups it hands to engine.events.publish.
 
+Job: deciding, per event, which rules fire and running their profile actions; what leaves the
+process (enrol, notify, webhook) is done by marketing.rules_effects. Imported by marketing.rules
+(which builds the Rules); imports rules_effects and rules_model, never marketing.rules.
+
 Profile actions (tag, stage, score) run inside the hook, in the order written. Enrol, notify
 and webhook become follow-ups that publish awaits with its Temporal client after every hook
 (so scoring and stage hooks have already run). One more follow-up per event looks at the score
@@ -17,7 +21,8 @@ import logging
 from typing import Any, Awaitable, Callable
 
 from compiler.conditions import evaluate
-from marketing.rules import ASYNC_ACTIONS, RULES_JOURNEY, Action, Rule, Rules
+from marketing.rules_effects import EFFECTS
+from marketing.rules_model import RULES_JOURNEY, Action, Rule, Rules
 
 log = logging.getLogger(__name__)
 MAX_ROUNDS = 5  # score.crossed rules that add points may cross another threshold
@@ -61,7 +66,7 @@ class RulesHook:
                            data={"rule": rule.id, "trigger": rule.trigger, "event": event_id})
         out: list[Any] = []
         for action in rule.actions:
-            if action.kind in ASYNC_ACTIONS:
+            if action.kind in EFFECTS:  # enrol, notify, webhook: after every hook, with a client
                 out.append(functools.partial(self._follow_up, rule, action))
             else:
                 out.extend(_profile_action(store, rule, action, contact_id))
@@ -82,8 +87,6 @@ class RulesHook:
         return changed
 
     async def _follow_up(self, rule: Rule, action: Action, client: Any, store: Any, contact_id: int, context: Any) -> list[str]:
-        from marketing.rules_effects import EFFECTS
-
         try:
             reason = await EFFECTS[action.kind](self, rule, action, client, store, contact_id, context)
         except Exception as exc:  # noqa: BLE001 - a rule's failure must not break the event path

@@ -1,5 +1,8 @@
 """The rule actions that leave the process: enrol (Temporal), notify (SMTP), webhook (HTTP).
 
+Job: carrying out one such action for a fired rule. The bottom of the rules modules: imports
+only marketing.rules_model of them (marketing.rules -> rules_actions -> here).
+
 Each returns "" when done, or a reason code recorded as a `rule.failed` event. Notify and
 webhook run the journey activities' own functions (activities.outbound) with a StepRef whose
 key is unique per rule, event and action, so the ledger keeps them exactly-once.
@@ -11,8 +14,12 @@ from typing import Any, Awaitable, Callable
 
 from activities.contracts import NotifyInput, StepRef, WebhookInput
 from compiler.ir import Journey
-from marketing.rules import RULES_JOURNEY, Action, Rule
+from compiler.templates import collect_parts, email_template, find_template
+from marketing.rules_model import RULES_JOURNEY, Action, Rule
+from workflows.run_types import TASK_QUEUE
 
+# engine.enrol (Temporal client) and activities.outbound (httpx, SMTP) are imported where used:
+# `cli.py validate` imports this module through marketing.rules and needs neither.
 
 
 def _ref(rule: Rule, action: Action, contact_id: int, context: Any) -> StepRef:
@@ -31,7 +38,6 @@ def _journey(store: Any, journey_id: str, context: Any) -> Journey | None:
 
 async def enrol_action(hook: Any, rule: Rule, action: Action, client: Any, store: Any, contact_id: int, context: Any) -> str:
     from engine.enrol import enrol
-    from workflows.run_types import TASK_QUEUE
 
     journey = _journey(store, action.args, context)
     if journey is None:
@@ -43,8 +49,6 @@ async def enrol_action(hook: Any, rule: Rule, action: Action, client: Any, store
 
 def _templates(folder: Any, name: str) -> tuple[dict[str, dict[str, str]], dict[str, str]]:
     """The notify template's variants and the shared parts (layouts) they use."""
-    from compiler.templates import collect_parts, email_template, find_template
-
     found = find_template(folder / "templates", name, ("subject.txt", "txt"), ("html",))
     pieces = collect_parts(folder / "templates", [f for parts in found.parts.values() for f in parts.values()])
     templates = {key: dict(vars(email_template(parts))) for key, parts in found.parts.items()}

@@ -4,6 +4,7 @@ sink, webhook to a local HTTP server, enrol starting a real run on a worker over
 
 from __future__ import annotations
 
+import ast
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -261,3 +262,25 @@ def test_bad_rules_give_positioned_errors(folder, body, message):
 
 def test_shipped_rules_validate():
     assert validate_rules_file(REPO / "journeys" / "rules.yaml") == []
+
+
+# the rules modules import one way: rules -> rules_actions -> rules_effects, each -> rules_model
+_RULES_LAYERS = ["marketing.rules", "marketing.rules_actions", "marketing.rules_effects", "marketing.rules_model"]
+
+
+def _imported_modules(module: str) -> set[str]:
+    """Every module a file names in an import statement, at top level or inside a function."""
+    tree = ast.parse((REPO / (module.replace(".", "/") + ".py")).read_text(encoding="utf-8"))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            names |= {node.module} | {f"{node.module}.{a.name}" for a in node.names}
+        elif isinstance(node, ast.Import):
+            names |= {a.name for a in node.names}
+    return names
+
+
+@pytest.mark.parametrize("i", range(len(_RULES_LAYERS)))
+def test_rules_modules_import_in_one_direction(i):
+    upward = set(_RULES_LAYERS[: i + 1]) & _imported_modules(_RULES_LAYERS[i])
+    assert upward == set(), f"{_RULES_LAYERS[i]} imports {sorted(upward)}, a module above it"
