@@ -39,7 +39,7 @@ ENTERED, LEFT = "segment.entered", "segment.left"
 # which extra keys each kind of condition takes (besides its own)
 _EXTRAS: dict[str, tuple[str, ...]] = {
     "all": (), "any": (), "not": (), "tag": (), "tag_prefix": (), "stage": (), "segment": (),
-    "attribute": COMPARE_OPS, "score": ("level",), "event": ("where", "at_least", "within"),
+    "attribute": COMPARE_OPS, "score": ("level",), "event": ("where", "at_least", "within", "before"),
 }
 
 
@@ -90,12 +90,13 @@ def _cond(doc: LoadedDoc, raw: dict[str, Any], path: tuple[Any, ...], problems: 
         values = (value,) if isinstance(value, str) else tuple(value)
         if kind == "stage":
             return Cond(kind, values)
-        within = None
-        if "within" in raw:
-            within = parse_duration(raw["within"])
+        within, before = (parse_duration(raw[k]) if k in raw else None for k in ("within", "before"))
+        if within is not None and before is not None and within <= before:
+            problems.add(doc.pos(path + ("before",)), f'before: {raw["before"]} must be shorter than within: '
+                         f'{raw["within"]} (events newer than {raw["within"]} and older than {raw["before"]})')
         where = tuple((w["field"], next(k for k in w if k != "field"), next(v for k, v in w.items() if k != "field"))
                       for w in raw.get("where", ()))
-        return Cond(kind, values, where=where, at_least=raw.get("at_least", 1), within_s=within)
+        return Cond(kind, values, where=where, at_least=raw.get("at_least", 1), within_s=within, before_s=before)
     return Cond(kind, value)
 
 

@@ -24,7 +24,8 @@ COMPARE_OPS = ("equals", "not_equals", "in", "contains", "starts_with", "gt", "g
 @dataclass(frozen=True)
 class Cond:
     """A parsed condition: `kind` (all, any, not, attribute, tag, tag_prefix, stage, score, event,
-    segment), its `value`, the comparison `ops` and, for events, `where`/`at_least`/`within_s`."""
+    segment), its `value`, the comparison `ops` and, for events, `where`/`at_least` and the time
+    window: only events newer than `within_s` and older than `before_s` seconds count."""
 
     kind: str
     value: Any = None
@@ -34,6 +35,7 @@ class Cond:
     where: tuple[tuple[str, str, Any], ...] = ()  # (field, op, value) on event data
     at_least: int = 1
     within_s: int | None = None
+    before_s: int | None = None
 
 
 @dataclass(frozen=True)
@@ -167,6 +169,8 @@ def _event(cond: Cond, ctx: Ctx) -> ColumnElement:
     filters = [e.contact_id == contacts.id, e.type.in_(list(cond.value))]
     if cond.within_s is not None:
         filters.append(e.at >= ctx.now - timedelta(seconds=cond.within_s))
+    if cond.before_s is not None:
+        filters.append(e.at < ctx.now - timedelta(seconds=cond.before_s))
     for field, op, value in cond.where:
         filters.append(json_compare(e.data, field, op, value, ctx.dialect))
     if cond.at_least == 1:

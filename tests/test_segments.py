@@ -117,6 +117,31 @@ def test_shipped_asleep_90d(store, people):
     assert segment_members(store, "asleep-90d", now=NOW) == [ana]   # cy never got email
 
 
+def test_asleep_90d_never_holds_a_new_subscriber(store):
+    """The issue's case: a contact welcomed an hour ago got email and did nothing yet; only
+    someone first emailed more than 90 days ago, silent since, is asleep."""
+    welcomed = store.create_contact(email="new@example.com")
+    store.record_event(welcomed, "email.sent", at=NOW - timedelta(hours=1))
+    dormant = store.create_contact(email="old@example.com")
+    store.record_event(dormant, "email.sent", at=NOW - timedelta(days=120))
+    store.record_event(dormant, "email.opened", at=NOW - timedelta(days=100))  # last activity: 100 days ago
+    store.record_event(dormant, "email.sent", at=NOW - timedelta(days=7))      # still mailed, still silent
+    assert segment_members(store, "asleep-90d", now=NOW) == [dormant]
+    # 89 days on, the newcomer is still not asleep; at 91 days (nothing opened) they are
+    assert segment_members(store, "asleep-90d", now=NOW + timedelta(days=89)) == [dormant]
+    assert segment_members(store, "asleep-90d", now=NOW + timedelta(days=91)) == [welcomed, dormant]
+
+
+def test_before_counts_only_older_events_and_combines_with_within(store, people, tmp_path):
+    ana, ben, cy = people
+    store.record_event(ana, "email.sent", at=NOW - timedelta(days=100))
+    store.record_event(ben, "email.sent", at=NOW - timedelta(days=10))
+    store.record_event(cy, "email.sent", at=NOW - timedelta(days=400))
+    assert members(store, one(tmp_path, "{event: email.sent, before: 90d}")) == [ana, cy]
+    assert members(store, one(tmp_path, "{event: email.sent, before: 90d, within: 365d}")) == [ana]
+    assert members(store, one(tmp_path, "{event: email.sent, before: 5d, at_least: 2}")) == []
+
+
 def test_shipped_file_segments_reference_each_other(store, people):
     ana, ben, cy = people
     store.record_event(ana, "email.opened", at=NOW - timedelta(days=1))
@@ -155,6 +180,8 @@ def test_unknown_segment_is_a_clear_error(store, tmp_path):
     ("{segment: s}", "includes itself"),
     ("{event: x, within: 3 days}", "segments[0].where.within"),
     ("{bogus: 1}", 'unknown key "bogus"'),
+    ("{event: x, within: 30d, before: 90d}", "before: 90d must be shorter than within: 30d"),
+    ("{tag: a, before: 3d}", '"before" does not go with "tag"'),
 ])
 def test_bad_files_give_positioned_errors(tmp_path, where, message):
     path = tmp_path / "segments.yaml"
