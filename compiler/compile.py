@@ -17,6 +17,7 @@ from compiler.build import build_entry, build_policy, build_step
 from compiler.config_files import split_files
 from compiler.diagnostics import CompileResult, Diagnostic, Problems
 from compiler.schema_check import check_schema
+from compiler.sender import journey_sender
 from compiler.yaml_loader import LoadedDoc, Pos, index_to_pos, load_yaml
 
 MAX_BYTES = 1_000_000
@@ -123,6 +124,7 @@ def _compile(path: Path, problems: Problems) -> ir.Journey | None:
         if i not in broken:
             following = steps[i + 1].get("id") if i + 1 < len(steps) and isinstance(steps[i + 1], dict) else None
             unit.steps.append((i, d, build_step(d, following if isinstance(following, str) else None)))
+    sender, reply_to = journey_sender(path, doc, problems)
     for check in (
         checks.check_targets,
         checks.check_events,
@@ -151,5 +153,7 @@ def _compile(path: Path, problems: Problems) -> ir.Journey | None:
         template_parts=tuple(sorted(unit.template_parts.items())),
         template_uses=tuple(sorted(unit.template_uses.items())),
         objectives=tuple((k, float(v)) for k, v in (data.get("objectives") or {}).items()),
+        sender=sender,
+        reply_to=reply_to,
     )
     return dataclasses.replace(journey, version=journey.content_hash())

@@ -21,6 +21,8 @@ from typing import Any, ClassVar
 
 IR_FORMAT = 1
 
+SENDER_FIELDS = ("sender", "reply_to")
+
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
@@ -251,6 +253,10 @@ class Journey:
     template_parts: tuple[tuple[str, str], ...] = ()
     template_uses: tuple[tuple[str, tuple[str, ...]], ...] = ()
     objectives: tuple[tuple[str, float], ...] = ()
+    # the email sender ("Name <address>") and Reply-To: the journey's `from`/`reply_to`, else
+    # sending.yaml's; None: the worker's NURTURE_SENDER (activities.deps)
+    sender: str | None = None
+    reply_to: str | None = None
     version: str = ""
 
     # -- lookups (plain loops: journeys are small and this must stay deterministic)
@@ -283,6 +289,9 @@ class Journey:
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
+        for key in SENDER_FIELDS:  # absent when unset: a journey without one keeps its version
+            if data[key] is None:
+                del data[key]
         data["ir_format"] = IR_FORMAT
         return data
 
@@ -310,6 +319,8 @@ class Journey:
             template_parts=_pairs(data.get("template_parts", ())),
             template_uses=tuple((n, tuple(uses)) for n, uses in data.get("template_uses", ())),
             objectives=_pairs(data.get("objectives", ())),
+            sender=data.get("sender"),
+            reply_to=data.get("reply_to"),
             version=data.get("version", ""),
         )
 

@@ -1,12 +1,15 @@
 """Send windows per channel and region (`journeys/sending.yaml`, schema `schemas/sending.schema.json`).
 
 A compliance layer under every journey's own `policy.quiet_hours`: e.g. SMS only 08:00-21:00
-local time everywhere, and stricter windows by country code. Plain data, no I/O beyond loading.
+local time everywhere, and stricter windows by country code. Also the default email sender
+(`from`, `reply_to`) of the journeys in its folder, resolved by the compiler (compiler/sender.py).
+Plain data, no I/O beyond loading.
 
 Public API:
     load_sending_rules(path) -> SendingRules        (raises SendingRulesError)
     default_sending_rules() -> SendingRules          (journeys/sending.yaml, or NURTURE_SENDING_FILE;
                                                       the built-in defaults when neither exists)
+    rules_if_present(path) -> (SendingRules | None, broken)   (for the compiler's default sender)
     (registered with `cli.py validate` through compiler.config_files)
 """
 
@@ -22,6 +25,7 @@ from compiler.config_file import ConfigError, check_config, validate_with
 from compiler.config_files import CONFIG_VALIDATORS
 from compiler.diagnostics import Diagnostic, Problems
 from compiler.ir import WEEKDAYS
+from compiler.sender import check_fields
 from compiler.yaml_loader import LoadedDoc
 
 FILE_NAME = "sending.yaml"
@@ -43,6 +47,8 @@ class SendWindow:
 class SendingRules:
     channels: dict[str, SendWindow] = field(default_factory=dict)
     regions: dict[str, dict[str, SendWindow]] = field(default_factory=dict)
+    sender: str | None = None  # `from`: the default sender of the journeys next to this file
+    reply_to: str | None = None
 
     def window(self, channel: str, region: str | None) -> SendWindow | None:
         """The region's window for the channel if it has one, else the channel's, else None."""
@@ -85,7 +91,8 @@ def _build(doc: LoadedDoc, problems: Problems) -> SendingRules:
         region: {ch: _window(doc, ("regions", region, ch), raw, problems) for ch, raw in per.items()}
         for region, per in (data.get("regions") or {}).items()
     }
-    return SendingRules(channels=channels, regions=regions)
+    senders = check_fields(doc, problems)
+    return SendingRules(channels=channels, regions=regions, **senders)
 
 
 EMPTY = "the file is empty; sending.yaml declares channels:"
@@ -112,6 +119,22 @@ def default_sending_rules() -> SendingRules:
 @lru_cache(maxsize=8)
 def _cached(path: str) -> SendingRules:
     return load_sending_rules(path) if path else BUILTIN
+
+
+def rules_if_present(path: Path) -> tuple[SendingRules | None, bool]:
+    """(rules, False) for a good file, (None, True) for a broken one, (None, False) without one;
+    cached on the file's size and modification time (every journey compile asks)."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return None, False
+    return _rules_at(str(path), stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=32)
+def _rules_at(path: str, _mtime_ns: int, _size: int) -> tuple[SendingRules | None, bool]:
+    rules, errors = check_sending_file(path)
+    return rules, bool(errors)
 
 
 CONFIG_VALIDATORS[FILE_NAME] = validate_with(SCHEMA_NAME, _build, EMPTY)
