@@ -1,4 +1,8 @@
-"""Contacts: identity, profile fields, attributes, tags and lifecycle stage."""
+"""Contacts: identity, profile fields, attributes, tags and lifecycle stage.
+
+A contact has one current external id (`contacts.external_id`) and keeps every earlier one as
+an alias (`contact_aliases`): whatever looks a contact up by external id finds it by any of them.
+All text is checked by store/contact_text.py (no control characters; NFC)."""
 
 from __future__ import annotations
 
@@ -11,11 +15,13 @@ from sqlalchemy.exc import IntegrityError
 from store import schema
 from store.addresses import check_timezone, normalise_email, normalise_phone
 from store.base import BATCH, StoreBase, check_id, check_text
+from store.contact_text import check_attribute_value, check_attributes, check_line
 from store.db import utcnow
 from store.records import Contact, ContactNotFound, StageChange, StoreError
 
 c = schema.contacts.c
 t = schema.contact_tags.c
+al = schema.contact_aliases.c
 
 PROFILE_FIELDS = ("email", "phone", "external_id", "first_name", "last_name", "locale", "timezone", "attributes")
 
@@ -39,16 +45,16 @@ def _clean_fields(fields: dict[str, Any]) -> dict[str, Any]:
         elif name == "attributes":
             if not isinstance(value, dict):
                 raise StoreError(f"attributes must be a dict, got {type(value).__name__}")
-            out[name] = dict(value)
+            out[name] = check_attributes(value)
         else:
-            out[name] = check_text(name, value).strip()
+            out[name] = check_line(name, check_text(name, value)).strip()
     return out
 
 
 def _clean_tags(tags: Iterable[str]) -> list[str]:
     if isinstance(tags, str):
         raise StoreError(f"tags must be a list of strings, got the string {tags!r}")
-    return sorted({check_text("tag", tag).strip() for tag in tags})
+    return sorted({check_line("tag", check_text("tag", tag)).strip() for tag in tags})
 
 
 class ContactsMixin(StoreBase):
@@ -77,6 +83,7 @@ class ContactsMixin(StoreBase):
         now = utcnow()
         try:
             with self._write() as conn:
+                self._refuse_alias_of_other(conn, fields.get("external_id"), None)
                 contact_id = conn.execute(
                     schema.contacts.insert().values(**fields, stage=stage, created_at=now, updated_at=now)
                 ).inserted_primary_key[0]
@@ -101,6 +108,7 @@ class ContactsMixin(StoreBase):
         lookups = []
         if external_id is not None:
             lookups.append(c.external_id == external_id)
+            lookups.append(c.id.in_(select(al.contact_id).where(al.external_id == external_id)))
         if email is not None:
             lookups.append(c.email == normalise_email(email))
         if phone is not None:
@@ -137,6 +145,12 @@ class ContactsMixin(StoreBase):
                 for key, cid in rows:  # lowest id last: it wins, as in find_contact
                     for value in wanted[key]:
                         found[value] = cid
+                if column == "external_id":  # then earlier external ids, unless a current one matched
+                    aliased = conn.execute(select(al.external_id, al.contact_id).join(schema.contacts, c.id == al.contact_id)
+                                           .where(al.external_id.in_(stored[i:i + BATCH]), c.erased_at.is_(None)))
+                    for key, cid in aliased:
+                        for value in wanted[key]:
+                            found.setdefault(value, cid)
         return found
 
     def live_contact_ids(self, contact_ids: list[int]) -> set[int]:
@@ -145,13 +159,16 @@ class ContactsMixin(StoreBase):
             return self._live_ids(conn, contact_ids)
 
     def update_contact(self, contact_id: int, **fields: Any) -> None:
-        """Replace the given profile fields (email, phone, names, locale, timezone, attributes...)."""
+        """Replace the given profile fields (email, phone, names, locale, timezone, attributes...).
+        A new external id keeps the one it replaces as an alias."""
         values = _clean_fields(fields)
         if not values:
             return
         try:
             with self._write() as conn:
                 self._require_contact(conn, contact_id)
+                if values.get("external_id") is not None:
+                    self._replace_external_id(conn, contact_id, values["external_id"], "update")
                 conn.execute(update(schema.contacts).where(c.id == contact_id).values(**values, updated_at=utcnow()))
         except IntegrityError:
             raise StoreError(f"external id {fields.get('external_id')!r} is already used by another contact") from None
@@ -164,11 +181,11 @@ class ContactsMixin(StoreBase):
             self._require_contact(conn, contact_id)
             current = dict(conn.execute(select(c.attributes).where(c.id == contact_id)).scalar_one() or {})
             for key, value in attrs.items():
-                check_text("attribute name", key)
+                check_line("attribute name", check_text("attribute name", key))
                 if value is None:
                     current.pop(key, None)
                 else:
-                    current[key] = value
+                    current[key] = check_attribute_value(key, value)
             conn.execute(update(schema.contacts).where(c.id == contact_id).values(attributes=current, updated_at=utcnow()))
         return current
 
@@ -215,7 +232,57 @@ class ContactsMixin(StoreBase):
         with self._read() as conn:
             return list(conn.execute(query).scalars())
 
+    def add_alias(self, contact_id: int, external_id: str, source: str) -> bool:
+        """Keep `external_id` as another name of the contact; False if it already is one of its
+        ids. StoreError if another contact holds it."""
+        external_id = check_line("external_id", check_text("external_id", external_id)).strip()
+        with self._write() as conn:
+            self._require_contact(conn, contact_id)
+            current = conn.execute(select(c.external_id).where(c.id == contact_id)).scalar_one()
+            if current == external_id:
+                return False
+            self._refuse_alias_of_other(conn, external_id, contact_id)
+            if conn.execute(select(al.contact_id).where(al.external_id == external_id)).first() is not None:
+                return False
+            insert_aliases(conn, [(contact_id, external_id)], source)
+            return True
+
+    def contact_aliases(self, contact_id: int) -> list[dict[str, Any]]:
+        """The contact's earlier external ids: [{external_id, source, added_at}], oldest first."""
+        with self._read() as conn:
+            rows = conn.execute(select(al.external_id, al.source, al.added_at)
+                                .where(al.contact_id == contact_id).order_by(al.added_at, al.external_id))
+            return [dict(r._mapping) for r in rows]
+
+    def external_id_owners(self) -> dict[str, int]:
+        """Every alias of a live contact -> its contact id (the import's identity index)."""
+        with self._read() as conn:
+            rows = conn.execute(select(al.external_id, al.contact_id).join(schema.contacts, c.id == al.contact_id)
+                                .where(c.erased_at.is_(None)))
+            return {ext: cid for ext, cid in rows}
+
     # -- helpers -------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _refuse_alias_of_other(conn: Connection, external_id: str | None, contact_id: int | None) -> None:
+        """StoreError if `external_id` is held (current or alias) by a contact other than `contact_id`."""
+        if external_id is None:
+            return
+        owners = set(conn.execute(select(al.contact_id).where(al.external_id == external_id)).scalars())
+        owners |= set(conn.execute(select(c.id).where(c.external_id == external_id)).scalars())
+        owners.discard(contact_id)
+        if owners and contact_id is None:
+            raise StoreError(f"a contact with external id {external_id!r} already exists")
+        if owners:
+            raise StoreError(f"external id {external_id!r} is already used by another contact")
+
+    def _replace_external_id(self, conn: Connection, contact_id: int, new: str, source: str) -> None:
+        """Before the contact's external id becomes `new`: keep the old one as an alias."""
+        self._refuse_alias_of_other(conn, new, contact_id)
+        old = conn.execute(select(c.external_id).where(c.id == contact_id)).scalar_one()
+        conn.execute(delete(schema.contact_aliases).where(al.contact_id == contact_id, al.external_id == new))
+        if old is not None and old != new:
+            insert_aliases(conn, [(contact_id, old)], source)
 
     def _insert_tags(self, conn: Connection, contact_id: int, tags: list[str]) -> None:
         if tags:
@@ -248,3 +315,15 @@ class ContactsMixin(StoreBase):
         if found is None:  # pragma: no cover - _require_contact checked it
             raise ContactNotFound(f"no contact with id {contact_id}")
         return found
+
+
+def insert_aliases(conn: Connection, pairs: list[tuple[int, str]], source: str) -> None:
+    """Record (contact id, external id) aliases; one already recorded is left as it is."""
+    if pairs:
+        if conn.dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert
+        now = utcnow()
+        conn.execute(insert(schema.contact_aliases).on_conflict_do_nothing(index_elements=["external_id"]),
+                     [{"contact_id": cid, "external_id": ext, "source": source, "added_at": now} for cid, ext in pairs])

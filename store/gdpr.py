@@ -58,6 +58,7 @@ class GdprMixin(ProfileMixin, ScoresMixin, EventsMixin, LedgerMixin, MessagesMix
                 .where(en.contact_id == contact_id).order_by(en.started_at, en.id))]
         return _plain({
             "contact": asdict(contact),
+            "external_id_aliases": self.contact_aliases(contact_id),
             "scores": self.get_scores(contact_id),
             "score_history": _records(self.score_history(contact_id)),
             "stage_history": _records(self.stage_history(contact_id)),

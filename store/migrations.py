@@ -101,6 +101,11 @@ def _enrolment_run_index(conn: Connection) -> None:
     conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_enrolments_run ON enrolments (workflow_id, run_id)")
 
 
+def _contact_aliases(conn: Connection) -> None:
+    """contact_aliases: the earlier external ids of a contact (no-op on fresh databases)."""
+    schema.contact_aliases.create(conn, checkfirst=True)
+
+
 STEPS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "create tables", _create_tables),
     (2, "append-only consent log and final erasure (triggers)", _append_only_guards),
@@ -108,6 +113,7 @@ STEPS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (4, "enrolment outcomes", _enrolment_outcomes),
     (5, "payload codec keys (one per contact, wrapped)", create_codec_keys_table),
     (6, "enrolments by run (closing a run's enrolment)", _enrolment_run_index),
+    (7, "contact aliases (earlier external ids)", _contact_aliases),
 ]
 
 

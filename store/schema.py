@@ -60,6 +60,18 @@ contacts = Table(
     Column("erased_at", UTCDateTime),
 )
 
+# every external id that ever pointed at a contact besides its current one (import merges,
+# update_contact): events from other systems may still name it; erased with the contact
+contact_aliases = Table(
+    "contact_aliases",
+    metadata,
+    _contact_fk(),
+    Column("external_id", String(200), nullable=False, unique=True),
+    Column("source", Text, nullable=False),
+    Column("added_at", UTCDateTime, nullable=False),
+    Index("ix_contact_aliases_contact", "contact_id"),
+)
+
 contact_tags = Table(
     "contact_tags",
     metadata,

@@ -117,3 +117,55 @@ def test_set_stage_returns_previous_and_writes_history(store: Store) -> None:
     assert all(h.at.tzinfo is timezone.utc for h in history)
     with pytest.raises(StoreError, match="reason must be a non-empty string"):
         store.set_stage(cid, "sql", reason="")
+
+
+def test_an_earlier_external_id_stays_an_alias_everywhere(store: Store) -> None:
+    cid = store.create_contact(external_id="crm-101", email="maria@example.com")
+    other = store.create_contact(external_id="crm-200")
+    store.update_contact(cid, external_id="crm-103")
+    assert store.get_contact(cid).external_id == "crm-103"
+    assert [a["external_id"] for a in store.contact_aliases(cid)] == ["crm-101"]
+    assert store.find_contact(external_id="crm-101").id == cid  # the old id still finds the contact
+    assert store.find_contact(external_id="crm-103").id == cid
+    assert store.contact_ids_by("external_id", ["crm-101", "crm-103", "crm-200", "nope"]) == {
+        "crm-101": cid, "crm-103": cid, "crm-200": other}
+    assert store.add_alias(cid, "crm-099", source="test") and not store.add_alias(cid, "crm-099", source="test")
+    for taken in ("crm-101", "crm-099"):  # an alias is as taken as a current id
+        with pytest.raises(StoreError, match="already exists"):
+            store.create_contact(external_id=taken)
+        with pytest.raises(StoreError, match="already used"):
+            store.update_contact(other, external_id=taken)
+    with pytest.raises(StoreError, match="already used"):
+        store.add_alias(other, "crm-103", source="test")
+    store.update_contact(cid, external_id="crm-101")  # back to an alias: it becomes current again
+    assert sorted(a["external_id"] for a in store.contact_aliases(cid)) == ["crm-099", "crm-103"]
+    assert store.external_id_owners() == {"crm-099": cid, "crm-103": cid}
+
+
+@pytest.mark.parametrize("bad", ["Ana\r\nBcc: victim@example.com", "Ana\nBcc: x", "Ana\x00", "Ana\tRuiz", "Ana\x1b[31m",
+                                 "Ana\x85", "Ana\u2028Bcc: x"])
+def test_names_with_control_characters_are_refused_and_never_stored(store: Store, bad: str) -> None:
+    with pytest.raises(StoreError, match="first_name contains a control character"):
+        store.create_contact(email="ana@example.com", first_name=bad)
+    assert store.contact_ids() == []
+    cid = store.create_contact(email="ana@example.com", first_name="Ana")
+    for fields in ({"first_name": bad}, {"last_name": bad}, {"external_id": bad}, {"attributes": {"company": bad}}):
+        if fields.get("attributes") and "\t" in bad:
+            continue  # a TAB is allowed in a text attribute
+        with pytest.raises(StoreError, match="contains a control character"):
+            store.update_contact(cid, **fields)
+    if "\t" not in bad:
+        with pytest.raises(StoreError, match="attributes.title contains a control character"):
+            store.set_attributes(cid, {"title": {"nested": [bad]}})
+    with pytest.raises(StoreError, match="tag contains a control character"):
+        store.add_tags(cid, [bad])
+    c = store.get_contact(cid)
+    assert (c.first_name, c.last_name, c.external_id, c.attributes, c.tags) == ("Ana", None, None, {}, [])
+
+
+def test_names_are_kept_as_given_in_nfc(store: Store) -> None:
+    decomposed = "Mari\u0301a"  # "María" with a combining accent
+    cid = store.create_contact(first_name=decomposed, last_name="Ñúñez-O'Brien", attributes={"note": "a\tb"})
+    c = store.get_contact(cid)
+    assert (c.first_name, c.last_name, c.attributes) == ("María", "Ñúñez-O'Brien", {"note": "a\tb"})
+    assert c.first_name.encode() == "Mar\u00eda".encode()
