@@ -26,8 +26,29 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Short-lived commands that start a Temporal client (or a simulation's worker) in this process.
+# Serving commands (dev, serve) keep temporalio's default core logging, like worker.py; the
+# others never load temporalio (validate must start fast).
+CLIENT_COMMANDS = {"simulate", "test", "plan", "apply", "enroll", "status", "event", "contacts"}
+# The core's warnings a CLI user cannot act on: the time-skipping test server (simulate,
+# test) does not advertise the heartbeat-details capability, and the core says so at every start.
+QUIET_CORE_TARGETS = ("temporalio_sdk_core::worker",)
+
+
+def quiet_core_logs() -> None:
+    """Set the default Temporal runtime's log filter for a CLI run (before any client exists)."""
+    from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
+
+    log_filter = ",".join([TelemetryFilter(core_level="WARN", other_level="ERROR").formatted()]
+                          + [f"{target}=ERROR" for target in QUIET_CORE_TARGETS])
+    Runtime.set_default(Runtime(telemetry=TelemetryConfig(logging=LoggingConfig(filter=log_filter))),
+                        error_if_already_set=False)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command in CLIENT_COMMANDS:
+        quiet_core_logs()
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:

@@ -1,10 +1,12 @@
-"""`python cli.py simulate JOURNEY --contact FILE|JSON [--event TYPE@STEP+DELAY ...] [--json]`"""
+"""`python cli.py simulate JOURNEY --contact FILE|JSON [--event TYPE@STEP+DELAY ...] [--horizon 400d] [--json]`"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +24,28 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--event", action="append", default=[], metavar="TYPE[@STEP][+DELAY]",
         help="e.g. email.clicked@welcome+1h (1h after the welcome email was sent) or purchase.completed+2d",
     )
+    p.add_argument("--horizon", default="400d", metavar="DURATION",
+                   help="stop a run still waiting this long after its start (default 400d; e.g. 90d, 2y)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=run)
+
+
+_YEARS = re.compile(r"^(?P<years>\d+)y(?P<rest>.*)$")
+
+
+def parse_horizon(text: str) -> timedelta:
+    """A duration as journeys write them (400d, 12w), or years counted as 365 days (2y, 1y30d)."""
+    from compiler.durations import parse_duration
+
+    m = _YEARS.match(text.strip())
+    try:
+        seconds = int(m["years"]) * 365 * 86400 + (parse_duration(m["rest"]) if m and m["rest"] else 0) if m \
+            else parse_duration(text.strip())
+    except ValueError:
+        raise ValueError(f"--horizon: {text!r} is not a duration (e.g. 90d, 400d, 2y)") from None
+    if seconds <= 0:
+        raise ValueError(f"--horizon: {text!r} must be longer than 0")
+    return timedelta(seconds=seconds)
 
 
 def load_contact(value: str) -> dict[str, Any]:
@@ -53,12 +75,13 @@ def run(args: argparse.Namespace) -> int:
         journey = load_journey(args.journey)
         contact = load_contact(args.contact)
         events = [SimEvent.parse(e) for e in args.event]
+        horizon = parse_horizon(args.horizon)
     except (ValueError, SimulationError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     started = time.perf_counter()
     try:
-        out = asyncio.run(_simulate(journey, contact, events))
+        out = asyncio.run(_simulate(journey, contact, events, horizon))
     except SimulationError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -70,11 +93,11 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _simulate(journey, contact, events):
+async def _simulate(journey, contact, events, horizon: timedelta):
     from engine.simulation import Simulation
 
     async with Simulation(strict_history=False) as sim:
-        out = await sim.run(journey, contact, events)
+        out = await sim.run(journey, contact, events, horizon=horizon)
     for finding in sim.history_findings:  # a product bug: personal data reached Temporal
         print(f"warning: {finding}", file=sys.stderr)
     return out
@@ -99,8 +122,13 @@ def _print_timeline(journey, out, elapsed: float) -> None:
         print(f"  {format_offset(entry.at_s):>11}  {entry.step:<22} {entry.type:<10} {entry.outcome:<10} {_describe(entry)}")
     r = out.result
     span = out.timeline[-1].at_s if out.timeline else 0
+    outcome = f"{r.outcome} ({r.reason})"
+    if out.stopped is not None:
+        days = out.stopped.needed_days()
+        further = f" (to see it, simulate with --horizon {days}d)" if days else ""
+        outcome = f"{out.stopped.describe()}{further};"
     print(
-        f"outcome: {r.outcome} ({r.reason}) after {r.steps} steps; {len(out.emails)} email(s), {len(out.sms)} SMS; "
+        f"outcome: {outcome} after {r.steps} step(s); {len(out.emails)} email(s), {len(out.sms)} SMS; "
         f"{format_offset(span)} simulated in {elapsed:.2f}s"
     )
     for ev in out.undelivered_events:
@@ -114,6 +142,7 @@ def _as_json(journey, out, elapsed: float) -> dict[str, Any]:
         "outcome": out.result.outcome,
         "reason": out.result.reason,
         "steps": out.result.steps,
+        "stopped": None if out.stopped is None else {**vars(out.stopped), "message": out.stopped.describe()},
         "timeline": [vars(e) for e in out.timeline],
         "emails": [{"subject": str(m["Subject"]), "message_id": str(m["Message-ID"])} for m in out.emails],
         "sms": [{"body": m.get("body"), "to": m.get("to")} for m in out.sms],

@@ -15,7 +15,7 @@ import tempfile
 import uuid
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any, Callable
@@ -26,6 +26,7 @@ from temporalio.testing import WorkflowEnvironment
 from activities import timing
 from activities.deps import Deps, SmsConfig, SmtpConfig
 from compiler.durations import parse_duration
+from compiler.graph import format_duration
 from compiler.ir import Journey
 from devstack.binaries import test_server
 from devstack.sms_api import SmsApiServer
@@ -75,6 +76,33 @@ class TimelineEntry:
     subject: str = ""
 
 
+@dataclass(frozen=True)
+class HorizonStop:
+    """Why a simulation ended a run that was still waiting: its next wake-up lies beyond the horizon."""
+
+    horizon_s: int
+    step: str | None  # the step the run waits in
+    until: str | None  # when that wait ends (RFC 3339); None: nothing would ever wake it
+    start: str  # the run's start (RFC 3339), to say how long a horizon would reach `until`
+
+    def needed_days(self) -> int | None:
+        """The smallest whole-day horizon that reaches the end of the wait."""
+        if self.until is None:
+            return None
+        span = datetime.fromisoformat(self.until) - datetime.fromisoformat(self.start)
+        return span.days + 1
+
+    def describe(self) -> str:
+        """`stopped at the 400-day horizon: step webinar-day waits until 2030-03-01 09:00 UTC`."""
+        days, rest = divmod(self.horizon_s, 86400)
+        horizon = f"{days}-day" if not rest else format_duration(self.horizon_s)
+        where = f"step {self.step}" if self.step else "the run"
+        if self.until is None:
+            return f"stopped: {where} waits for something no --event delivers"
+        until = datetime.fromisoformat(self.until).astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        return f"stopped at the {horizon} horizon: {where} waits until {until}"
+
+
 @dataclass
 class SimulationResult:
     result: RunResult
@@ -83,6 +111,7 @@ class SimulationResult:
     sms: list[dict[str, Any]]
     delivered_events: list[tuple[float, str]]
     undelivered_events: list[SimEvent]
+    stopped: HorizonStop | None = None  # set when the run was still waiting at the horizon
 
 
 _RELATIVE = re.compile(r"^now(?:(?P<sign>[+-])(?P<delta>\S+))?$")
@@ -250,6 +279,7 @@ class Simulation:
         handle = await self.start(journey, contact_id)
         pending = list(events or [])
         delivered: list[tuple[float, str]] = []
+        stopped: HorizonStop | None = None
         while True:
             if await self._finished(handle):
                 break
@@ -269,10 +299,16 @@ class Simulation:
             if state.get("waiting_until"):
                 targets.append(datetime.fromisoformat(state["waiting_until"]))
             if not targets or (min(targets) - start) > horizon:
+                stopped = HorizonStop(horizon_s=int(horizon.total_seconds()), step=state.get("step"),
+                                      until=state.get("waiting_until"), start=start.isoformat())
                 await handle.terminate("simulation: nothing left to happen before the horizon")
                 break
             await self.env.sleep(max((min(targets) - now).total_seconds(), 0) + 0.001)
-        result = await self._result(handle)
+        if stopped is not None:  # the result is the state it was stopped in, not the termination
+            result = RunResult(outcome="stopped", reason="horizon", steps=sum(state.get("visits", {}).values()),
+                               trail=state.get("trail", []))
+        else:
+            result = await self._result(handle)
         emails = self.smtp.messages[mail_before:]
         return SimulationResult(
             result=result,
@@ -281,6 +317,7 @@ class Simulation:
             sms=self.sms.messages[sms_before:],
             delivered_events=delivered,
             undelivered_events=pending,
+            stopped=stopped,
         )
 
     async def _finished(self, handle: WorkflowHandle) -> bool:
@@ -290,7 +327,7 @@ class Simulation:
     async def _result(self, handle: WorkflowHandle) -> RunResult:
         try:
             return await handle.result()
-        except Exception as exc:  # terminated at the horizon: rebuild from the last state
+        except Exception as exc:  # failed or ended from outside: rebuild from the last state
             try:
                 state = await handle.query(QUERY_STATE)
             except Exception:
