@@ -1,5 +1,6 @@
 """SegmentSweepWorkflow: started by a Temporal Schedule for each segment-entry journey;
-one activity enrols the segment's current members (see activities/sweep.py)."""
+one activity enrols the segment's current members (see activities/sweep.py). A sweep whose
+definitions cannot be used completes with `SweepResult.error` set (not a failed workflow)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ class SweepInput:
 class SweepResult:
     members: int = 0
     counts: dict[str, int] = field(default_factory=dict)  # started | already_running | refused | ...
+    error: str | None = None  # why nothing was swept (a bad definition), ids only
 
 
 @workflow.defn(name=SWEEP_WORKFLOW)
