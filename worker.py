@@ -84,8 +84,8 @@ async def connect() -> Client:
 async def serve(task_queue: str = TASK_QUEUE) -> None:
     from marketing.hooks import temperature_thresholds
 
+    deps = Deps.from_env()  # configuration first: a bad value fails before any connection
     client = await connect()
-    deps = Deps.from_env()
     deps.temperature_thresholds = temperature_thresholds()
     worker = create_worker(client, deps, task_queue=task_queue)
     stop = asyncio.Event()
@@ -99,4 +99,9 @@ async def serve(task_queue: str = TASK_QUEUE) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(serve(os.environ.get("NURTURE_TASK_QUEUE", TASK_QUEUE)))
+    from activities.deps import ConfigurationError
+
+    try:
+        asyncio.run(serve(os.environ.get("NURTURE_TASK_QUEUE", TASK_QUEUE)))
+    except ConfigurationError as exc:  # a bad NURTURE_* value: one line, exit 1
+        raise SystemExit(f"worker: {exc}") from None

@@ -54,6 +54,9 @@ class SendInput:
     # the run ends after this step: if the message goes out, its commit also records the run's
     # completion (activities.outcomes), one commit less per run than a record_outcome of its own
     finish: bool = False
+    # the journey version's sender and Reply-To (compiler.sender); "": the worker's defaults
+    sender: str = ""
+    reply_to: str = ""
 
 
 @dataclass

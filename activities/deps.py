@@ -11,6 +11,26 @@ from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable
 
 
+DEFAULT_SENDER = "Nurture <hello@nurture.local>"
+
+
+class ConfigurationError(ValueError):
+    """An environment variable with an unusable value (one line: which and why)."""
+
+
+def _sender_env(name: str, default: str) -> str:
+    """A sender from the environment, checked as journeys' `from` is (compiler.sender)."""
+    from compiler.sender import address_problem, normalise
+
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    problem = address_problem(value)
+    if problem:
+        raise ConfigurationError(f"{name}={value!r} is not a valid sender: {problem}")
+    return normalise(value)
+
+
 @dataclass(frozen=True)
 class SmtpConfig:
     host: str = "127.0.0.1"
@@ -40,7 +60,9 @@ class Deps:
     signer: Any  # tracking.tokens.TokenSigner
     smtp: SmtpConfig = field(default_factory=SmtpConfig)
     sms: SmsConfig = field(default_factory=SmsConfig)
-    sender: str = "Nurture <hello@nurture.local>"
+    # the last defaults of From / Reply-To, for journeys whose version names none (compiler.sender)
+    sender: str = DEFAULT_SENDER
+    reply_to: str = ""
     tracking_url: str = "http://127.0.0.1:8000"
     message_domain: str = "nurture.local"
     teams: dict[str, list[str]] = field(default_factory=dict)  # notify: team -> addresses
@@ -82,7 +104,8 @@ class Deps:
                 status_callback=env.get("NURTURE_SMS_STATUS_CALLBACK"),
                 default_region=env.get("NURTURE_SMS_DEFAULT_REGION"),
             ),
-            sender=env.get("NURTURE_SENDER", "Nurture <hello@nurture.local>"),
+            sender=_sender_env("NURTURE_SENDER", DEFAULT_SENDER),
+            reply_to=_sender_env("NURTURE_REPLY_TO", ""),
             tracking_url=env.get("NURTURE_TRACKING_URL", "http://127.0.0.1:8000").rstrip("/"),
             message_domain=env.get("NURTURE_MESSAGE_DOMAIN", "nurture.local"),
             teams=teams or {"sales": ["sales@nurture.local"]},

@@ -77,7 +77,8 @@ async def transmit(deps: Deps, ref: StepRef, message: EmailMessage, recipients: 
         await asyncio.to_thread(store.ledger_set_status, ref.key, "transmitting")
 
     try:
-        await deliver(deps.smtp, message, parseaddr(deps.sender)[1], recipients, transmitting)
+        # the envelope follows the From header (the journey's sender), so SPF/DKIM align with it
+        await deliver(deps.smtp, message, parseaddr(message["From"] or deps.sender)[1], recipients, transmitting)
     except TemporaryFailure as exc:
         await asyncio.to_thread(store.ledger_set_status, ref.key, "claimed", exc.reply[:200])
         raise ApplicationError(f"temporary SMTP failure: {exc}", type="SmtpTemporary") from None

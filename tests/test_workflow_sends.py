@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 import asyncio
 from datetime import datetime, timezone
+from pathlib import Path
 
 import pytest
 from temporalio.api.enums.v1 import EventType
@@ -14,6 +15,7 @@ from activities import contracts as c
 from activities.email import send_email
 from activities.profile import record_outcome
 from compiler import ir
+from compiler.compile import compile_file
 from engine.simulation import SimEvent, Simulation
 from tests.journey_builder import journey
 from tracking import tokens
@@ -263,3 +265,50 @@ async def test_an_unexpected_activity_error_reaches_the_history_without_its_text
         sim.store.template_context = original
     assert failures and failures[0].message == "ValueError (details in the worker log)"
     assert "leaky" not in (await handle.fetch_history()).to_json()
+
+
+def _compiled_with_sender(folder: Path, journey_from: str | None, sending_yaml: str | None) -> ir.Journey:
+    """A one-email journey compiled from files in `folder` (its own `from:` and a sending.yaml, if given)."""
+    (folder / "templates").mkdir(parents=True)
+    for part, text in (("subject.txt", "Hello"), ("html", "<p>Hi</p>"), ("txt", "Hi")):
+        (folder / "templates" / f"hello.{part}").write_text(text)
+    if sending_yaml is not None:
+        (folder / "sending.yaml").write_text(sending_yaml)
+    own = f"from: {journey_from!r}\n" if journey_from else ""
+    (folder / "hello.yaml").write_text(
+        f"journey: hello\n{own}entry: {{manual: true}}\npolicy: {{consent: {{email: marketing}}}}\n"
+        "steps:\n  - {id: hello, type: send_email, template: hello}\n"
+    )
+    result = compile_file(folder / "hello.yaml")
+    assert result.journey is not None, [str(e) for e in result.errors]
+    return result.journey
+
+
+SENDING = 'from: "Northwind Support <support@northwind.example>"\nreply_to: help@northwind.example\nchannels: {}\n'
+
+
+async def test_a_journeys_from_is_the_messages_from_and_the_envelope_sender(sim, tmp_path):
+    j = _compiled_with_sender(tmp_path, "Northwind Café <hello@northwind.example>", SENDING)
+    assert j.sender == "Northwind Café <hello@northwind.example>"
+    before = len(sim.smtp.deliveries)
+    out = await sim.run(j, dict(ANA, email="from@example.com"))
+    assert len(out.emails) == 1
+    msg = out.emails[0]
+    assert str(msg["From"]) == "Northwind Café <hello@northwind.example>"
+    assert msg["From"].addresses[0].display_name == "Northwind Café"
+    assert str(msg["Reply-To"]) == "help@northwind.example"  # the journey names none: sending.yaml's
+    assert [d.mail_from for d in sim.smtp.deliveries[before:]] == ["hello@northwind.example"]
+
+
+async def test_sending_yamls_from_applies_to_a_journey_without_one(sim, tmp_path):
+    j = _compiled_with_sender(tmp_path, None, SENDING)
+    out = await sim.run(j, dict(ANA, email="default-from@example.com"))
+    assert str(out.emails[0]["From"]) == "Northwind Support <support@northwind.example>"
+    assert str(out.emails[0]["Reply-To"]) == "help@northwind.example"
+
+
+async def test_without_a_configured_sender_the_workers_default_applies(sim, tmp_path):
+    j = _compiled_with_sender(tmp_path, None, None)
+    assert j.sender is None and "sender" not in j.to_dict()  # the version is what it was before senders
+    out = await sim.run(j, dict(ANA, email="no-from@example.com"))
+    assert str(out.emails[0]["From"]) == sim.deps.sender and out.emails[0]["Reply-To"] is None

@@ -34,6 +34,8 @@ async def _send(run: Run, step: SendEmail | SendSms, channel: str, activity: str
         timezone=policy.timezone,
         frequency_cap=cap,
         finish=step.next is None,  # the last step: its send also records the run's completion
+        sender=run.journey.sender or "",
+        reply_to=run.journey.reply_to or "",
     )
     while True:
         inp.ref = run.ref(step)
