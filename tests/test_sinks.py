@@ -74,7 +74,7 @@ async def test_sink_keeps_a_built_email_intact(sink: SmtpSink, tmp_path: Path) -
     assert received["Subject"] == "Hola Ána"
     header = str(received["List-Unsubscribe"])
     assert f"List-Unsubscribe: {header}\r\n".encode() in delivery.raw  # on the wire verbatim, not RFC 2047
-    assert re.fullmatch(r"<http://127\.0\.0\.1:8025/u/[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{22}>", header), header
+    assert re.fullmatch(r"<http://127\.0\.0\.1:8025/u/[A-Za-z0-9_-]+>", header), header
     assert SIGNER.verify(header[len("<http://127.0.0.1:8025/u/") : -1], "unsubscribe")["contact_id"] == "c-9"
     html = received.get_body(("html",)).get_content()  # type: ignore[union-attr]
     click = re.search(r'href="http://127\.0\.0\.1:8025/c/([^"]+)"', html)

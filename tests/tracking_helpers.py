@@ -82,10 +82,9 @@ def token(kind: str, cid: int, signer: TokenSigner = SIGNER, **fields: Any) -> s
 
 
 def tamper(tok: str) -> str:
-    """Change one character of the payload, keeping the signature."""
-    body, mac = tok.split(".")
-    flipped = body[:-2] + ("A" if body[-2] != "A" else "B") + body[-1]
-    return f"{flipped}.{mac}"
+    """Change one character in the middle of the token (the payload, for either token format)."""
+    i = len(tok.split(".")[0]) // 2
+    return tok[:i] + ("A" if tok[i] != "A" else "B") + tok[i + 1:]
 
 
 def counts(store: Any) -> tuple[int, int, int]:
