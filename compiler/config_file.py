@@ -17,7 +17,7 @@ from jsonschema import Draft202012Validator, ValidationError
 
 from compiler.conditions import did_you_mean
 from compiler.diagnostics import Diagnostic, Problems
-from compiler.schema_check import SCHEMA_DIR
+from compiler.schema_check import SCHEMA_DIR, exclusive_keys, fault_pos
 from compiler.yaml_loader import LoadedDoc
 
 T = TypeVar("T")
@@ -64,8 +64,10 @@ def describe(doc: LoadedDoc, problems: Problems, error: ValidationError) -> None
     elif error.validator == "enum":
         choices = [str(v) for v in error.validator_value]
         problems.add(doc.pos(path), f'{where} "{inst}" is not one of {", ".join(choices)}{did_you_mean(str(inst), choices)}')
+    elif together := exclusive_keys(error):  # at the second of two keys that exclude each other
+        problems.add(fault_pos(doc, error), f'{where}: "{together[1]}" cannot go with "{together[0]}"')
     else:
-        problems.add(doc.pos(path), f"{where}: {custom or error.message}")
+        problems.add(fault_pos(doc, error), f"{where}: {custom or error.message}")
 
 
 def _is_key(doc: LoadedDoc, path: tuple[Any, ...], inst: Any) -> bool:

@@ -122,10 +122,48 @@ def _kind(instance: Any) -> str:
     return "empty"
 
 
+def exclusive_keys(error: ValidationError) -> list[str]:
+    """The keys, in the file's order, that a mapping has together although they exclude each other
+    (`not: {required: [a, b]}`, or a `oneOf` of `required` branches valid under several); [] if none."""
+    inst, kw, value = error.instance, error.validator, error.validator_value
+    names: list[str] = []
+    if not isinstance(inst, dict):
+        return []
+    if kw == "not" and isinstance(value, dict):
+        names = list(value.get("required", ()))
+    elif kw in ("oneOf", "anyOf") and not error.context and isinstance(value, list):  # valid under several
+        names = [k for branch in value if isinstance(branch, dict) for k in branch.get("required", ())]
+    present = [k for k in inst if k in names]
+    return present if len(present) >= 2 else []
+
+
+def offending_key(error: ValidationError) -> str | None:
+    """The key of a mapping that makes it wrong, for errors jsonschema reports at the mapping:
+    the second of keys that exclude each other, the first key beyond `maxProperties`, the key a
+    `dependentRequired` rule starts from. None when the mapping as a whole is wrong (a key is
+    missing): then the error belongs at the mapping."""
+    inst, kw, value = error.instance, error.validator, error.validator_value
+    if not isinstance(inst, dict):
+        return None
+    if kw == "maxProperties" and len(inst) > value:
+        return list(inst)[value]
+    if kw == "dependentRequired":
+        return next((k for k, needs in value.items() if k in inst and any(d not in inst for d in needs)), None)
+    together = exclusive_keys(error)
+    return together[1] if together else None
+
+
+def fault_pos(doc: LoadedDoc, error: ValidationError) -> tuple[int, int]:
+    """Where a schema error points: at the offending key (see `offending_key`), else at the value."""
+    path = tuple(error.absolute_path)
+    key = offending_key(error)
+    return doc.key_pos(path + (key,)) if key is not None else doc.pos(path)
+
+
 def _describe(validator: Draft202012Validator, doc: LoadedDoc, error: ValidationError) -> list[tuple[tuple[int, int], str]]:
     path = tuple(error.absolute_path)
     label = _label(doc, path)
-    pos = doc.pos(path)
+    pos = fault_pos(doc, error)
     kw, inst, schema = error.validator, error.instance, error.schema
     custom = schema.get("errorMessage") if isinstance(schema, dict) else None
     if kw == "unevaluatedProperties":
@@ -133,7 +171,8 @@ def _describe(validator: Draft202012Validator, doc: LoadedDoc, error: Validation
     if kw == "required":
         return [(pos, f'{label + ": " if label else ""}missing key "{k}"') for k in error.validator_value if k not in inst]
     if kw == "dependentRequired":
-        return [(pos, f'{label}: "{k}" needs "{d}" too') for k, deps in error.validator_value.items() if k in inst for d in deps if d not in inst]
+        return [(doc.key_pos(path + (k,)), f'{label}: "{k}" needs "{d}" too')
+                for k, deps in error.validator_value.items() if k in inst for d in deps if d not in inst]
     if kw == "propertyNames":
         return [(doc.key_pos(path + (inst,)), f'{label}: name "{inst}" is invalid: {custom or "see the schema"}')]
     if kw == "type" and not path:
@@ -147,6 +186,9 @@ def _describe(validator: Draft202012Validator, doc: LoadedDoc, error: Validation
     if kw == "enum":
         hint = did_you_mean(str(inst), [str(v) for v in error.validator_value])
     if isinstance(custom, str) and kw in _MESSAGE_KEYWORDS:
+        together = exclusive_keys(error)
+        if together:
+            return [(pos, f'{label}: {custom}; "{together[1]}" cannot go with "{together[0]}"')]
         if isinstance(inst, (dict, list)):
             return [(pos, f"{label}: {custom}")]
         return [(pos, f"{label} {_value(inst)} is invalid{hint}: {custom}")]

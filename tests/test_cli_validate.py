@@ -103,3 +103,12 @@ def test_many_files_in_parallel_keep_their_order(tmp_path: Path) -> None:
     assert [Path(r.path).stem for r in results] == names
     assert [Path(r.path).stem for r in results if r.errors] == [names[7]]
     assert all(r.journey and r.journey.id == Path(r.path).stem for r in results if not r.errors)
+
+
+def test_a_config_rule_with_two_exclusive_keys_points_at_the_second_key(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    text = (ROOT / "journeys" / "stages.yaml").read_text()
+    bad = text.replace("    score: {at_least: 10}\n", "    score: {at_least: 10}\n    event: page.visited\n", 1)
+    (tmp_path / "stages.yaml").write_text(bad)
+    line = bad.splitlines().index("    event: page.visited") + 1
+    assert cli.main(["validate", str(tmp_path / "stages.yaml")]) == 1
+    assert capsys.readouterr().out == f'{tmp_path}/stages.yaml:{line}:5: rules[0]: "event" cannot go with "score"\n'
