@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
+
+import pytest
 
 from compiler import ir
+from compiler.build import build_entry, build_policy, build_step
+from compiler.compile import compile_file
+from compiler.yaml_terms import settings_yaml, step_yaml
 from deploy.diff import diff_journeys, migration_refusal
 from deploy.report import NO_CHANGES, format_plan
 from deploy.plan import JourneyPlan, Plan
@@ -19,10 +25,10 @@ def test_added_removed_and_changed_steps_say_what_changed():
     new = journey(HELLO, ir.Wait(id="pause", duration_s=7200), ir.SendEmail(id="more", template="hello"),
                   emails=[email("hello", subject="New subject")])
     lines = diff_journeys(old, new).lines()
-    assert "~ pause (wait): duration_s: 3600 -> 7200; next: 'bye' -> 'more'" in lines
+    assert "~ pause (wait): duration: 1h -> 2h" in lines  # its next is still the following step
     assert "+ more (send_email)" in lines
     assert "- bye (exit)" in lines
-    assert any(line.startswith("~ hello (send_email)") and "template hello content changed" in line for line in lines)
+    assert "~ hello (send_email): template hello content changed (hello.subject.txt)" in lines
 
 
 def test_an_edited_shared_part_shows_as_changed_content_of_the_templates_using_it():
@@ -31,7 +37,7 @@ def test_an_edited_shared_part_shows_as_changed_content_of_the_templates_using_i
     old = replace(old, template_parts=layout, template_uses=(("hello", ("_layout.html",)),))
     new = replace(old, template_parts=(("_layout.html", "new footer"),))
     assert diff_journeys(old, old).lines() == []
-    assert diff_journeys(old, new).lines() == ["~ hello (send_email): template hello content changed"]
+    assert diff_journeys(old, new).lines() == ["~ hello (send_email): template hello content changed (_layout.html)"]
 
 
 def test_the_same_journey_has_no_diff_and_the_plan_says_no_changes():
@@ -48,3 +54,56 @@ def test_migration_refused_where_the_step_is_gone_or_changed_type():
     assert migration_refusal(old, retyped, "pause") == "step 'pause' changed type (wait -> exit)"
     assert migration_refusal(old, retyped, "hello") == ""
     assert migration_refusal(old, gone, None) == "the run has not reached a step yet"
+
+
+def test_every_field_is_shown_in_the_files_terms_not_the_irs():
+    engage = ir.WaitFor(id="engage", events=(ir.EventCase(event="email.clicked", of="hello", next="check"),),
+                        timeout_s=3 * 86400, on_timeout="pause")
+    pause = ir.Wait(id="pause", duration_s=3 * 86400, window=ir.Window(days=(0, 1, 2, 3, 4), from_min=540, to_min=1020))
+    check = ir.Branch(id="check", cases=(ir.Case(when='score >= 50 and stage == "mql"', next="bump"),), default=None)
+    bump = ir.SetProfile(id="bump", score_add=20, tags_add=("hot",))
+    old = journey(HELLO, engage, pause, check, bump, emails=["hello"], quiet_hours=ir.QuietHours(from_min=1260, to_min=480))
+    new = journey(
+        HELLO,
+        replace(engage, events=(ir.EventCase(event="email.clicked", of="hello", next="bump"),), timeout_s=2 * 86400),
+        replace(pause, duration_s=2 * 86400, window=ir.Window(days=(0, 1, 2, 3, 4), from_min=600, to_min=1020)),
+        replace(check, cases=(ir.Case(when='score >= 60 and stage == "mql"', next="bump"),), default="bump"),
+        replace(bump, score_add=None, score_set=0, tags_add=("hot", "sales")),
+        emails=["hello"], goal='stage == "customer"', quiet_hours=ir.QuietHours(from_min=1320, to_min=480),
+        entry=ir.Entry(kind="manual", reentry="after", reentry_after_s=30 * 86400),
+    )
+    assert diff_journeys(old, new).lines() == [
+        "~ engage (wait_for): events[0].next: check -> bump; timeout: 3d -> 2d",
+        '~ pause (wait): duration: 3d -> 2d; window.from: "09:00" -> "10:00"',
+        "~ check (branch): cases[0].when: 'score >= 50 and stage == \"mql\"' -> 'score >= 60 and stage == \"mql\"'; "
+        "default: end -> bump",
+        "~ bump (set): score: {add: 20} -> {set: 0}; tags.add: [hot] -> [hot, sales]",
+        "~ entry.reentry: (not set) -> {after: 30d}",
+        "~ goal: (not set) -> 'stage == \"customer\"'",
+        '~ policy.quiet_hours.from: "21:00" -> "22:00"',
+    ]
+
+
+def test_a_step_moved_elsewhere_in_the_list_shows_its_explicit_next():
+    a, b, c = (ir.Wait(id=i, duration_s=3600) for i in "abc")
+    old = journey(a, b, c)
+    new = journey(replace(a, next="b"), c, b)  # a still goes on to b, now written out
+    assert diff_journeys(old, new).lines() == ["~ a (wait): next: (not set) -> b", "~ step order changed"]
+
+
+SHIPPED = sorted(p for p in (Path(__file__).resolve().parent.parent / "journeys").glob("*.yaml")
+                 if compile_file(p).journey is not None)
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
+def test_the_rendering_compiles_back_to_the_same_ir(path: Path):
+    """What the diff shows is what the file means: rendered fields rebuild every step and setting."""
+    compiled = compile_file(path).journey
+    assert compiled is not None
+    ids = [s.id for s in compiled.steps] + [None]
+    for step, following in zip(compiled.steps, ids[1:]):
+        assert build_step({"id": step.id, "type": step.type, **step_yaml(step, following)}, following) == step
+    settings = settings_yaml(compiled)
+    assert build_entry(settings["entry"]) == compiled.entry
+    assert build_policy(settings.get("policy", {})) == compiled.policy
+    assert settings.get("goal") == compiled.goal
