@@ -11,8 +11,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sub = p.add_subparsers(dest="contacts_command", required=True, metavar="ACTION")
     imp = sub.add_parser(
         "import", help="import contacts from a CSV file",
-        description="Import a CSV: bad rows go to the reject report, duplicates merge by external id, "
-                    "email, then phone; see marketing/contact_import.py for the merge and consent rules.",
+        description="Import a CSV: a bad value refuses that field (the rest of the row is imported), duplicates merge "
+                    "by external id, email, then phone; refusals and conflicts go to the reject report. See "
+                    "marketing/contact_import.py and import_merge.py for the merge and consent rules.",
     )
     imp.add_argument("file", help="the CSV file (UTF-8, header row)")
     imp.add_argument("--source", required=True, help="where the list comes from (crm, shop, events...)")
@@ -25,7 +26,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                      help="sources in priority order; lower ones only fill blanks (e.g. crm,shop,events)")
     imp.add_argument("--default-region", metavar="CC", help="country for phone numbers without +, e.g. ES")
     imp.add_argument("--stage", help="lifecycle stage of new contacts (e.g. subscriber)")
-    imp.add_argument("--reject-report", metavar="FILE", help="write rejected rows here (CSV: row, column, reason)")
+    imp.add_argument("--reject-report", metavar="FILE",
+                     help="write rejected rows, refused fields and conflicts here (CSV: row, column, action, reason)")
     imp.add_argument("--db", help="database URL (default: NURTURE_DB_URL or ./.data/nurture.db)")
     imp.set_defaults(func=run_import)
     from commands.contacts_gdpr import add_gdpr_actions  # export, erase
@@ -69,13 +71,13 @@ def run_import(args: argparse.Namespace) -> int:
             summary = import_csv(store, args.file, options, progress=lambda done, total: bar.update(task, completed=done, total=total))
     except (ValueError, ImportError_, StoreError) as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return 1
     print(summary.line())
     if summary.rejects and options.reject_report:
         print(f"rejected rows: {options.reject_report}")
     elif summary.rejects:
-        for row, column, reason in summary.rejects[:10]:
-            print(f"  row {row}{f' ({column})' if column else ''}: {reason}")
+        for row, column, action, reason in summary.rejects[:10]:
+            print(f"  row {row}{f' ({column})' if column else ''}: {action}: {reason}")
         if len(summary.rejects) > 10:
             print(f"  ... {len(summary.rejects) - 10} more (use --reject-report FILE)")
     return 0

@@ -1,12 +1,11 @@
 """`cli.py contacts import`: a CSV of contacts from one source into the store.
 
-Rows are parsed and checked (marketing/import_rows.py); bad rows go to the reject report and
-never stop the import. Duplicates merge by external id, then email, then phone, within the file
-and against the store. When a row meets an existing contact, `merge_priority` (e.g.
-crm,shop,events) says which source owns each field: a source overwrites a field it or a
-lower-priority source set, and only fills blanks otherwise (sources not listed rank last,
-equal rank: the newer value wins). Who set each field is kept in the `_field_sources`
-attribute. Every contact gets `source:NAME` and `imported:YYYY-MM-DD` tags; consent given at
+Rows are parsed and checked (marketing/import_rows.py): a bad value refuses that field, a row
+with nothing left to identify the contact is rejected; both go to the reject report and never
+stop the import. Duplicates merge by external id (current or alias), then email, then phone,
+within the file and against the store, under the rules of marketing/import_merge.py (external
+ids kept as aliases, names never lose letters, `merge_priority` per field); conflicts go to
+the reject report too. Every contact gets `source:NAME` and `imported:YYYY-MM-DD` tags; consent given at
 the source is recorded with its proof (source, file, row, import time, wording version);
 addresses that are suppressed, or marked do-not-contact (which suppresses them), are imported
 but tagged `suppressed`; contacts without any consent on record are tagged `no-consent`.
@@ -24,12 +23,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
+from marketing.import_merge import (CONFLICT, FIELD_REFUSED, NAME_FIELDS, ROW_REJECTED, SOURCES_ATTR, Report,
+                                    loses_letters, merge_fields, name_conflict)
 from marketing.import_rows import Row, parse_row, target_of
 from store.addresses import EMAIL_CHANNELS, PHONE_CHANNELS
 from store.bulk_import import ImportBatch
 
-SOURCES_ATTR = "_field_sources"
-MERGED_FIELDS = ("external_id", "email", "phone", "first_name", "last_name", "locale", "timezone")
+IDENTITY = ("external_id", "email", "phone")
 BATCH = 5000
 
 
@@ -51,14 +51,24 @@ class ImportSummary:
     imported: int = 0  # new contacts
     updated: int = 0  # existing contacts the file changed or tagged
     merged: int = 0  # rows folded into an earlier row of the file
-    rejected: int = 0
+    rejected: int = 0  # rows rejected whole
+    refused: int = 0  # fields refused (the rest of their row imported)
+    conflicts: int = 0
     flagged: int = 0  # contacts with a suppressed address
     no_consent: int = 0
-    rejects: list[tuple[int, str, str]] = field(default_factory=list)  # (row, column, reason)
+    rejects: list[Report] = field(default_factory=list)  # (row, column, action, reason)
+
+    def report(self, row: int, column: str, action: str, reason: str) -> None:
+        self.rejects.append((row, column, action, reason))
+        if action == FIELD_REFUSED:
+            self.refused += 1
+        elif action == CONFLICT:
+            self.conflicts += 1
 
     def line(self) -> str:
         return (f"{self.rows} rows: {self.imported} imported, {self.updated} updated, {self.merged} merged, "
-                f"{self.rejected} rejected, {self.flagged} flagged (suppressed), {self.no_consent} without consent")
+                f"{self.rejected} rejected, {self.refused} field(s) refused, {self.conflicts} conflict(s), "
+                f"{self.flagged} flagged (suppressed), {self.no_consent} without consent")
 
 
 @dataclass
@@ -66,8 +76,34 @@ class _Group:
     """The rows of the file that are one person."""
 
     rows: list[Row]
-    fields: dict[str, str] = field(default_factory=dict)
+    fields: dict[str, str] = field(default_factory=dict)  # all but external ids
     attributes: dict[str, str] = field(default_factory=dict)
+    external_ids: list[str] = field(default_factory=list)  # every one the rows give, in order
+    origin: dict[str, tuple[int, str]] = field(default_factory=dict)  # field -> (row, column) it came from
+    id_origin: dict[str, tuple[int, str]] = field(default_factory=dict)  # external id -> (row, column)
+
+    def keys(self) -> list[tuple[str, str]]:
+        return [("external_id", e) for e in self.external_ids] + [
+            (k, self.fields[k]) for k in ("email", "phone") if self.fields.get(k)]
+
+    def absorb(self, row: Row, fields: dict[str, str], summary: ImportSummary) -> None:
+        """Add a row's values (later rows win, except external ids and names losing letters)."""
+        self.rows.append(row)
+        for name, value in fields.items():
+            where = (row.number, row.columns.get(name, name))
+            if name == "external_id":
+                if value not in self.external_ids:
+                    self.external_ids.append(value)
+                    self.id_origin[value] = where
+                continue
+            held = self.fields.get(name)
+            if name in NAME_FIELDS and held and loses_letters(held, value):
+                summary.report(*where, CONFLICT, name_conflict(name, held, value) + f" (row {self.origin[name][0]})")
+                continue
+            self.fields[name], self.origin[name] = value, where
+        for name, value in row.attributes.items():
+            self.attributes[name] = value
+            self.origin[f"attributes.{name}"] = (row.number, row.columns.get(f"attributes.{name}", name))
 
 
 class ImportError_(ValueError):
@@ -87,21 +123,27 @@ def _read(path: Path) -> tuple[list[str], list[dict[str, Any]]]:
 
 
 def _group_rows(rows: list[Row], summary: ImportSummary) -> list[_Group]:
-    """Merge rows of the file by external id, then email, then phone (later values win)."""
+    """Merge rows of the file by external id, then email, then phone. An identifier of the row
+    that belongs to another person of the file is not used (a conflict)."""
     groups: list[_Group] = []
     index: dict[tuple[str, str], _Group] = {}
     for row in rows:
-        keys = [(k, row.fields[k]) for k in ("external_id", "email", "phone") if row.fields.get(k)]
+        keys = [(k, row.fields[k]) for k in IDENTITY if row.fields.get(k)]
         group = next((index[k] for k in keys if k in index), None)
+        fields = dict(row.fields)
+        for key in keys:
+            other = index.get(key)
+            if group is not None and other is not None and other is not group:
+                summary.report(row.number, row.columns.get(key[0], key[0]), CONFLICT,
+                               f"{key[0]} {key[1]!r} is row {other.rows[0].number}'s, another contact: not used")
+                fields.pop(key[0])
         if group is None:
             group = _Group([])
             groups.append(group)
         else:
             summary.merged += 1
-        group.rows.append(row)
-        group.fields.update(row.fields)
-        group.attributes.update(row.attributes)
-        for key in [(k, group.fields[k]) for k in ("external_id", "email", "phone") if group.fields.get(k)]:
+        group.absorb(row, fields, summary)
+        for key in group.keys():
             index.setdefault(key, group)
     return groups
 
@@ -114,41 +156,22 @@ class _Existing:
         self.index: dict[tuple[str, str], int] = {}
         for r in self.rows.values():
             self.add(r)
+        for external_id, cid in store.external_id_owners().items():  # aliases
+            self.index.setdefault(("external_id", external_id), cid)
 
     def add(self, r: dict[str, Any]) -> None:
-        for k in ("external_id", "email", "phone"):
+        for k in IDENTITY:
             if r.get(k):
                 self.index.setdefault((k, r[k]), r["id"])
 
-    def match(self, fields: dict[str, str]) -> dict[str, Any] | None:
-        for k in ("external_id", "email", "phone"):
-            if fields.get(k) and (k, fields[k]) in self.index:
-                return self.rows[self.index[(k, fields[k])]]
-        return None
-
-
-def _rank(priority: list[str], source: str | None) -> int:
-    return priority.index(source) if source in priority else len(priority)
-
-
-def merge_fields(current: dict[str, Any], group: _Group, source: str, priority: list[str]) -> dict[str, Any]:
-    """The column changes `group` makes to an existing contact under the merge rules."""
-    attributes = dict(current.get("attributes") or {})
-    owners = dict(attributes.get(SOURCES_ATTR) or {})
-    changes: dict[str, Any] = {}
-    wins = lambda name, old: not old or _rank(priority, source) <= _rank(priority, owners.get(name))  # noqa: E731
-    for name in MERGED_FIELDS:
-        new = group.fields.get(name)
-        if new and new != current.get(name) and wins(name, current.get(name)):
-            changes[name], owners[name] = new, source
-    for name, new in group.attributes.items():
-        key = f"attributes.{name}"
-        if new != attributes.get(name) and wins(key, attributes.get(name)):
-            attributes[name], owners[key] = new, source
-    if changes or owners != (current.get("attributes") or {}).get(SOURCES_ATTR):
-        attributes[SOURCES_ATTR] = owners
-        changes["attributes"] = attributes
-    return changes
+    def match(self, group: _Group) -> tuple[dict[str, Any] | None, list[tuple[str, str, int]]]:
+        """The contact the group is (by external id, then email, then phone) and the group's
+        identifiers that belong to another contact: [(field, value, that contact's id)]."""
+        found = [(k, v, self.index[(k, v)]) for k, v in group.keys() if (k, v) in self.index]
+        if not found:
+            return None, []
+        cid = found[0][2]
+        return self.rows[cid], [(k, v, other) for k, v, other in found if other != cid]
 
 
 class _Importer:
@@ -189,29 +212,61 @@ class _Importer:
             flagged = flagged or (channel, digest) in self.suppressed
         return ["suppressed"] if flagged else []
 
+    def _drop_clashes(self, group: _Group, clashes: list[tuple[str, str, int]], summary: ImportSummary) -> None:
+        """Identifiers of the group that are another contact's are not used (conflicts)."""
+        for name, value, other in clashes:
+            where = group.id_origin[value] if name == "external_id" else group.origin[name]
+            summary.report(*where, CONFLICT, f"{name} {value!r} belongs to contact {other}, not to the contact "
+                                             "the row's other identifiers found: not used")
+            if name == "external_id":
+                group.external_ids.remove(value)
+            else:
+                group.fields.pop(name)
+
+    def _external_ids(self, group: _Group, current: dict[str, Any] | None,
+                      summary: ImportSummary) -> tuple[str | None, list[str]]:
+        """The external id to fill in (only where there is none) and those kept as aliases."""
+        held = current.get("external_id") if current else None
+        known = {e for e in group.external_ids if current and self.existing.index.get(("external_id", e)) == current["id"]}
+        fresh = [e for e in group.external_ids if e != held and e not in known]
+        fill = fresh.pop(0) if fresh and not held else None
+        kept = held or fill or next(iter(known), None)
+        for alias in fresh:
+            summary.report(*group.id_origin[alias], CONFLICT, f"external id {alias!r} differs from the contact's "
+                                                             f"{kept!r}: kept as an alias, both find the contact")
+        return fill, fresh
+
     def add(self, group: _Group, batch: ImportBatch, summary: ImportSummary) -> None:
+        current, clashes = self.existing.match(group)
+        self._drop_clashes(group, clashes, summary)
+        fill, aliases = self._external_ids(group, current, summary)
         consents = self._consents(group)
         tags = self.base_tags + sorted({t for r in group.rows for t in r.tags}) + self._flags(group, batch)
         summary.flagged += "suppressed" in tags
-        current = self.existing.match(group.fields)
         has_consent = bool(consents) or (current is not None and current["id"] in self.consented)
         if not has_consent:
             tags.append("no-consent")
             summary.no_consent += 1
+        fields = {**group.fields, **({"external_id": fill} if fill else {})}
         if current is None:
             attributes = dict(group.attributes)
-            owners = {**{k: self.options.source for k in group.fields}, **{f"attributes.{k}": self.options.source for k in attributes}}
-            batch.new.append({**group.fields, "attributes": {**attributes, SOURCES_ATTR: owners}, "stage": self.options.stage})
+            owners = {**{k: self.options.source for k in fields}, **{f"attributes.{k}": self.options.source for k in attributes}}
+            batch.new.append({**fields, "attributes": {**attributes, SOURCES_ATTR: owners}, "stage": self.options.stage})
             batch.new_tags.append(tags)
             batch.new_consents.append(consents)
+            batch.new_aliases.append(aliases)
             summary.imported += 1
             return
         cid = current["id"]
-        changes = merge_fields(current, group, self.options.source, self.options.merge_priority)
+        changes, conflicts = merge_fields(current, fields, group.attributes, self.options.source, self.options.merge_priority)
+        for name, reason in conflicts:
+            summary.report(*group.origin[name], CONFLICT, reason)
         if changes:
             batch.updates.append({"id": cid, **changes})
             current.update(changes)
             self.existing.add(current)
+        batch.aliases.extend((cid, alias) for alias in aliases)
+        self._index_aliases(cid, aliases)
         batch.tags.extend((cid, t) for t in tags)
         if has_consent and cid not in self.consented:
             batch.untag.append((cid, "no-consent"))
@@ -220,11 +275,17 @@ class _Importer:
             self.consented.add(cid)
         summary.updated += 1
 
+    def _index_aliases(self, cid: int, aliases: list[str]) -> None:
+        for alias in aliases:
+            self.existing.index.setdefault(("external_id", alias), cid)
+
     def flush(self, batch: ImportBatch) -> None:
+        batch.alias_source = f"import:{self.options.source} {self.path.name}"
         ids = self.store.import_batch(batch)
-        for cid, row, consents in zip(ids, batch.new, batch.new_consents):
+        for cid, row, consents, aliases in zip(ids, batch.new, batch.new_consents, batch.new_aliases):
             self.existing.rows[cid] = {**row, "id": cid}
             self.existing.add(self.existing.rows[cid])
+            self._index_aliases(cid, aliases)
             if consents:
                 self.consented.add(cid)
 
@@ -241,9 +302,11 @@ def import_csv(store: Any, path: str | Path, options: ImportOptions,
     clean: list[Row] = []
     for number, raw in enumerate(raw_rows, start=2):
         row, problems = parse_row(number, raw, targets, options.default_region)
-        if problems:
+        action = ROW_REJECTED if row is None else FIELD_REFUSED
+        for column, reason in problems:
+            summary.report(number, column, action, reason)
+        if row is None:
             summary.rejected += 1
-            summary.rejects.extend((number, column, reason) for column, reason in problems)
         else:
             clean.append(row)
     now = datetime.now(timezone.utc)
@@ -263,8 +326,9 @@ def import_csv(store: Any, path: str | Path, options: ImportOptions,
     return summary
 
 
-def write_rejects(path: Path, rejects: list[tuple[int, str, str]]) -> None:
+def write_rejects(path: Path, rejects: list[Report]) -> None:
+    """The reject report: one line per rejected row, refused field or conflict."""
     with Path(path).open("w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
-        writer.writerow(["row", "column", "reason"])
+        writer.writerow(["row", "column", "action", "reason"])
         writer.writerows(rejects)

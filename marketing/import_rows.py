@@ -4,6 +4,12 @@ Columns map to fields by name (external_id, email, phone, first_name, last_name,
 timezone, tags, do_not_contact) or by `--map column=field`, where field is one of those,
 `attributes.NAME`, `consent.CHANNEL.PURPOSE` (a yes/true/1 value records that consent) or
 `skip`. Any other column becomes an attribute of the same name.
+
+A value that cannot be used (an invalid email or phone, a name with a control character...)
+refuses that field only: the rest of the row is imported, and the problem is reported with
+the column and why. A row is rejected whole only when nothing identifies the contact, or when
+it has more values than the header has columns (its columns cannot be trusted).
+Text is checked by store/contact_text.py, as for every other contact write.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from email_validator import EmailNotValidError, validate_email
 
 from activities.sms_text import InvalidPhoneNumber, to_e164
 from store.addresses import check_timezone
+from store.contact_text import check_attribute_value, check_line
 from store.records import StoreError
 
 TEXT_FIELDS = ("external_id", "first_name", "last_name", "locale", "timezone")
@@ -36,6 +43,7 @@ class Row:
     tags: list[str] = field(default_factory=list)
     consents: list[tuple[str, str]] = field(default_factory=list)
     do_not_contact: bool = False
+    columns: dict[str, str] = field(default_factory=dict)  # field (or attributes.NAME) -> its CSV column
 
 
 def parse_mapping(items: list[str]) -> dict[str, str]:
@@ -61,24 +69,35 @@ def target_of(column: str, mapping: dict[str, str]) -> str:
     return name if name in FIELDS else f"attributes.{column.strip()}"
 
 
-def parse_row(number: int, raw: dict[str, Any], targets: dict[str, str], region: str | None) -> tuple[Row, list[tuple[str, str]]]:
-    """The clean row and its problems [(column, reason)] (a row with problems is rejected)."""
+def parse_row(number: int, raw: dict[str, Any], targets: dict[str, str],
+              region: str | None) -> tuple[Row | None, list[tuple[str, str]]]:
+    """The clean row (None when the whole row is rejected) and the fields it refused [(column, reason)]."""
     row, problems = Row(number), []
     for column, value in raw.items():
         if column is None:
-            problems.append(("", f"{len(value)} value(s) more than the header has columns"))
-            continue
+            return None, [("", f"{len(value)} value(s) more than the header has columns")]
         value = (value or "").strip()
         target = targets[column]
         if not value or target == "skip":
             continue
         try:
             _set(row, target, value, region)
+            row.columns[target] = column
         except (ValueError, StoreError, InvalidPhoneNumber) as exc:
             problems.append((column, str(exc)))
-    if not problems and not any(row.fields.get(k) for k in ("external_id", "email", "phone")):
-        problems.append(("", "no external_id, email or phone: nothing to identify the contact by"))
+    if not any(row.fields.get(k) for k in ("external_id", "email", "phone")):
+        return None, problems + [("", "no usable external_id, email or phone: nothing to identify the contact by")]
     return row, problems
+
+
+def _phone(value: str, region: str | None) -> str:
+    try:
+        return to_e164(value, region)
+    except InvalidPhoneNumber as exc:
+        if region is None and not value.startswith("+"):
+            raise InvalidPhoneNumber(f"phone {value!r} is in local format: give its country with --default-region "
+                                     "(e.g. --default-region ES) or write it as +CC...") from None
+        raise InvalidPhoneNumber(str(exc)) from None
 
 
 def _set(row: Row, target: str, value: str, region: str | None) -> None:
@@ -88,13 +107,13 @@ def _set(row: Row, target: str, value: str, region: str | None) -> None:
         except EmailNotValidError as exc:
             raise ValueError(f"invalid email {value!r}: {exc}") from None
     elif target == "phone":
-        row.fields["phone"] = to_e164(value, region)
+        row.fields["phone"] = _phone(value, region)
     elif target == "timezone":
         row.fields["timezone"] = check_timezone(value)
     elif target in TEXT_FIELDS:
-        row.fields[target] = value
+        row.fields[target] = check_line(target, value)
     elif target == "tags":
-        row.tags.extend(t.strip() for t in _TAG_SPLIT.split(value) if t.strip())
+        row.tags.extend(check_line("tag", t).strip() for t in _TAG_SPLIT.split(value) if t.strip())
     elif target == "do_not_contact":
         row.do_not_contact = value.lower() in TRUE
     elif target.startswith("consent."):
@@ -102,4 +121,5 @@ def _set(row: Row, target: str, value: str, region: str | None) -> None:
             _, channel, purpose = target.split(".", 2)
             row.consents.append((channel, purpose))
     else:
-        row.attributes[target.split(".", 1)[1]] = value
+        name = target.split(".", 1)[1]
+        row.attributes[name] = check_attribute_value(name, value)

@@ -10,6 +10,7 @@ from sqlalchemy import bindparam, delete, select, tuple_, update
 
 from store import schema
 from store.base import StoreBase
+from store.contacts import insert_aliases
 from store.db import utcnow
 
 c = schema.contacts.c
@@ -29,6 +30,9 @@ class ImportBatch:
     untag: list[tuple[int, str]] = field(default_factory=list)
     consents: list[dict[str, Any]] = field(default_factory=list)
     suppress: list[dict[str, Any]] = field(default_factory=list)
+    aliases: list[tuple[int, str]] = field(default_factory=list)  # earlier/other external ids kept
+    new_aliases: list[list[str]] = field(default_factory=list)  # by position in `new`
+    alias_source: str = "import"
 
 
 class BulkImportMixin(StoreBase):
@@ -79,6 +83,8 @@ class BulkImportMixin(StoreBase):
             consents = batch.consents + [{**e, "contact_id": i} for i, es in zip(ids, batch.new_consents) for e in es]
             if consents:
                 conn.execute(schema.consent_events.insert(), consents)
+            insert_aliases(conn, batch.aliases + [(i, a) for i, al in zip(ids, batch.new_aliases) for a in al],
+                           batch.alias_source)
             if batch.suppress:
                 stmt = self._insert(conn, schema.suppression).on_conflict_do_nothing(index_elements=["channel", "address_hash"])
                 conn.execute(stmt, [{**s, "at": now} for s in batch.suppress])

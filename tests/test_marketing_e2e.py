@@ -45,7 +45,7 @@ async def test_import_score_rule_stage_and_journey_branch(tmp_path, shipped_hook
     async with Simulation() as sim:
         summary = import_csv(sim.store, source, ImportOptions(source="crm", consents=[("email", "marketing")],
                                                               reject_report=report))
-        assert (summary.rows, summary.imported, summary.merged, summary.rejected) == (4, 2, 1, 1)
+        assert (summary.rows, summary.imported, summary.merged, summary.rejected, summary.refused) == (4, 3, 1, 0, 1)
         with report.open() as f:
             rejected = list(csv.DictReader(f))
         assert [(r["row"], r["column"]) for r in rejected] == [("3", "email")]  # header is row 1
