@@ -169,3 +169,16 @@ def test_names_are_kept_as_given_in_nfc(store: Store) -> None:
     c = store.get_contact(cid)
     assert (c.first_name, c.last_name, c.attributes) == ("María", "Ñúñez-O'Brien", {"note": "a\tb"})
     assert c.first_name.encode() == "Mar\u00eda".encode()
+
+
+def test_export_lists_the_aliases_and_erasure_deletes_them(store: Store) -> None:
+    cid = store.create_contact(external_id="crm-101", email="maria@example.com")
+    store.update_contact(cid, external_id="crm-103")
+    exported = store.export_contact(cid)
+    assert [a["external_id"] for a in exported["external_id_aliases"]] == ["crm-101"]
+    assert isinstance(exported["external_id_aliases"][0]["added_at"], str)  # JSON-ready
+    removed = store.erase_contact(cid)
+    assert removed["contact_aliases"] == 1
+    assert store.contact_aliases(cid) == [] and store.find_contact(external_id="crm-101") is None
+    assert store.export_contact(cid)["external_id_aliases"] == []
+    assert store.create_contact(external_id="crm-101") != cid  # the id is free again: nothing links it to the person
