@@ -165,6 +165,39 @@ async def test_unsubscribe_is_idempotent(store, app):
     assert counts(store) == after_first
 
 
+async def test_a_spanish_contact_unsubscribes_in_spanish(store, app):
+    """The page and its confirmation follow the contact's locale (consent.yaml `pages.es`)."""
+    cid = seed(store, email="lucia@example.com")
+    store.update_contact(cid, locale="es-ES")
+    tok = token(tokens.UNSUBSCRIBE, cid)
+    async with http(app) as c:
+        page = await c.get(f"/u/{tok}")
+        done = await c.post(f"/u/{tok}")
+    assert page.status_code == 200 and '<html lang="es">' in page.text
+    assert "<h1>Darse de baja</h1>" in page.text
+    assert "¿Dejar de recibir Ofertas y novedades por correo electrónico?" in page.text
+    assert ">Elige qué quieres recibir</a>" in page.text and ">Darme de baja</button>" in page.text
+    assert "Unsubscribe" not in page.text and "Offers" not in page.text
+    assert done.status_code == 200 and '<html lang="es">' in done.text
+    assert "<h1>Te has dado de baja</h1>" in done.text
+    assert "Ya no recibirás Ofertas y novedades por correo electrónico." in done.text
+    assert store.consent_state(cid, "email", "marketing").status == "withdrawn"
+
+
+async def test_a_confirmation_page_follows_the_locale_and_an_unknown_one_reads_the_default(store, app):
+    cid = seed(store, email="sofia@example.com")
+    store.update_contact(cid, locale="es-MX")  # no es-mx block: its language part, es
+    other = seed(store, email="chloe@example.com", message_id="<fedcba9876543210fedcba9876543210@nurture.local>")
+    store.update_contact(other, locale="fr-FR")  # no fr block: the default language, en
+    async with http(app) as c:
+        es = await c.get(f"/confirm/{token(tokens.CONFIRM, cid)}")
+        fr = await c.get(f"/confirm/{token(tokens.CONFIRM, other)}")
+        confirmed = await c.post(f"/confirm/{token(tokens.CONFIRM, cid)}")
+    assert '<html lang="es">' in es.text and ">Confirmar mi suscripción</button>" in es.text
+    assert '<html lang="en">' in fr.text and ">Confirm my subscription</button>" in fr.text
+    assert confirmed.status_code == 200 and "<h1>Gracias</h1>" in confirmed.text
+
+
 @pytest.mark.parametrize("bad", ["forged", "tampered", "wrong_kind"])
 async def test_unsubscribe_refusals_change_nothing(store, app, bad):
     cid = seed(store)

@@ -48,6 +48,31 @@ async def test_page_shows_each_topic_and_channel_with_the_current_choice(store, 
     assert all(f'<label for="c-{v.replace(":", "-")}">' in r.text for v in boxes)
 
 
+async def test_a_spanish_contact_sees_the_page_in_spanish(store, app):
+    """Texts, purpose labels and wording, channel labels: consent.yaml `pages.es`, by the contact's locale."""
+    cid = seed(store)
+    store.update_contact(cid, locale="es-ES")
+    tok = token(tokens.PREFERENCES, cid)
+    async with http(app) as c:
+        r = await c.get(f"/p/{tok}")
+        saved = await c.post(f"/p/{tok}", data={"consent": ["newsletter:email"], "action": "save"}, headers=UA)
+        bad = await c.post(f"/p/{tok}", data={"consent": ["nope:email"], "action": "save"})
+    assert r.status_code == 200 and '<html lang="es">' in r.text
+    assert "<h1>Tus preferencias en Nurture</h1>" in r.text and "<title>Tus preferencias</title>" in r.text
+    assert "<legend>Ofertas y novedades</legend>" in r.text and "<legend>Boletín mensual</legend>" in r.text
+    assert "Enviadme el boletín mensual con artículos e invitaciones a eventos." in r.text
+    assert "> correo electrónico</label>" in r.text and "> mensajes de texto (SMS)</label>" in r.text
+    assert ">Guardar mis preferencias</button>" in r.text and ">Darme de baja de todo</button>" in r.text
+    assert "Offers" not in r.text and "Save my choices" not in r.text
+    before, after = checkboxes(r.text), checkboxes(saved.text)
+    assert (before["newsletter:email"], before["marketing:email"]) == (False, True)
+    assert (after["newsletter:email"], after["marketing:email"]) == (True, False)
+    assert 'role="status">Tus preferencias se han guardado.</p>' in saved.text
+    assert bad.status_code == 400 and "No hemos podido leer tus preferencias" in bad.text
+    # the consent event records the wording version, whichever language it was read in
+    assert store.consent_state(cid, "email", "newsletter").wording_version == "2024-06-01"
+
+
 async def test_channels_without_an_address_are_not_offered(store, app):
     cid = seed(store, phone=None)
     async with http(app) as c:

@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 
 from activities.email import CONFIRM_TTL_S
+from compiler.consent_pages import Localized
 from store import ContactNotFound, StoreError
 from tracking import pages, tokens
 from tracking.bots import click_bot_reason
@@ -27,6 +28,19 @@ ONE_CLICK = "One-Click"
 
 def _ctx(request: Request) -> Tracking:
     return request.app.state.tracking
+
+
+def default_words(ctx: Tracking) -> Localized:
+    """The pages' words when no contact is known (a link that does not verify)."""
+    return ctx.consent_model.localized(None)
+
+
+async def words_for(ctx: Tracking, contact_id: int) -> Localized:
+    """The pages' words in the contact's locale (consent.yaml `pages:`); the default language
+    for an unknown or erased contact."""
+    contact = await ctx.run(ctx.store.get_contact, contact_id)
+    known = contact is not None and contact.erased_at is None
+    return ctx.consent_model.localized(contact.locale if known else None)
 
 
 def _pixel() -> Response:
@@ -59,14 +73,14 @@ async def click(request: Request) -> Response:
     ctx = _ctx(request)
     verified = ctx.path_token(request, tokens.CLICK)
     if verified is None:
-        return pages.bad_link(400)
+        return pages.bad_link(default_words(ctx))
     fields, contact_id = verified
     message = await ctx.run(ctx.store.get_message, fields["message_id"])
     index = fields["link"]
     owned = message is not None and message.contact_id == contact_id
     url = message.links[index] if owned and index < len(message.links) else None
     if url is None or not url.startswith(("https://", "http://")):
-        return pages.message_page("Link not found", "This link is no longer available.", status_code=404)
+        return pages.text_page(await words_for(ctx, contact_id), "link_not_found", status_code=404)
     now = datetime.now(timezone.utc)
     bot = await ctx.run(click_bot_reason, ctx.store, message, index, now, ctx.bots)
     data: dict[str, Any] = {"link": index, "url": url, **({"bot_reason": bot} if bot else {})}
@@ -77,22 +91,16 @@ async def click(request: Request) -> Response:
     return RedirectResponse(url, status_code=302, headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})
 
 
-def _what(ctx: Tracking, channel: str, purpose: str) -> str:
-    """'Offers and news by Email' from the consent model (the raw names if undeclared)."""
-    p, c = ctx.consent_model.purpose(purpose), ctx.consent_model.channel(channel)
-    return f"{p.label if p else purpose} by {c.label if c else channel}"
-
-
 async def unsubscribe_page(request: Request) -> Response:
     """GET /u/{token}: a confirmation page with a POST form (GET alone changes nothing)."""
     ctx = _ctx(request)
     verified = ctx.path_token(request, tokens.UNSUBSCRIBE)
     if verified is None:
-        return pages.bad_link(400)
+        return pages.bad_link(default_words(ctx))
     fields, contact_id = verified
     prefs = ctx.signer.sign(tokens.PREFERENCES, contact_id=fields["contact_id"], message_id=fields.get("message_id"))
-    return pages.unsubscribe_form(_what(ctx, fields["channel"], fields["purpose"]), request.url.path,
-                                  f"/p/{prefs}", ctx.consent_model.language)
+    t = await words_for(ctx, contact_id)
+    return pages.unsubscribe_form(t, t.what(fields["channel"], fields["purpose"]), request.url.path, f"/p/{prefs}")
 
 
 async def _is_one_click(request: Request) -> bool:
@@ -108,9 +116,10 @@ async def unsubscribe(request: Request) -> Response:
     ctx = _ctx(request)
     verified = ctx.path_token(request, tokens.UNSUBSCRIBE)
     if verified is None:
-        return pages.bad_link(400)
+        return pages.bad_link(default_words(ctx))
     fields, contact_id = verified
     channel, purpose = fields["channel"], fields["purpose"]
+    t = await words_for(ctx, contact_id)  # before the withdrawal: an erased contact reads the default
     one_click = await _is_one_click(request)
     try:
         changed = await ctx.run(_withdraw, ctx, contact_id, channel, purpose, client_meta(request),
@@ -123,7 +132,7 @@ async def unsubscribe(request: Request) -> Response:
         await ctx.consent_changed(contact_id)
     if one_click:
         return PlainTextResponse("Unsubscribed.", headers={"Cache-Control": "no-store"})
-    return pages.unsubscribed(_what(ctx, channel, purpose), ctx.consent_model.language)
+    return pages.unsubscribed(t, t.what(channel, purpose))
 
 
 def _withdraw(ctx: Tracking, contact_id: int, channel: str, purpose: str, meta: dict[str, str | None],
@@ -145,15 +154,11 @@ def _confirm_token(ctx: Tracking, token: str) -> tuple[dict[str, Any], int] | Re
     try:
         fields = ctx.signer.verify(token, tokens.CONFIRM)
     except BadToken as exc:
-        if exc.reason == tokens.EXPIRED:
-            return pages.message_page(
-                "This link has expired",
-                "Confirmation links work for 7 days. Please sign up again to get a new one.",
-                status_code=410,
-            )
-        return pages.bad_link(400)
+        if exc.reason == tokens.EXPIRED:  # (the fields of an expired token are not read: default words)
+            return pages.text_page(default_words(ctx), "confirm_expired", status_code=410)
+        return pages.bad_link(default_words(ctx))
     contact_id = contact_id_of(fields)
-    return pages.bad_link(400) if contact_id is None else (fields, contact_id)
+    return pages.bad_link(default_words(ctx)) if contact_id is None else (fields, contact_id)
 
 
 async def confirm_page(request: Request) -> Response:
@@ -163,9 +168,9 @@ async def confirm_page(request: Request) -> Response:
     checked = _confirm_token(ctx, request.path_params["token"])
     if isinstance(checked, Response):
         return checked
-    fields, _ = checked
-    return pages.confirm_form(_what(ctx, fields["channel"], fields["purpose"]), request.url.path,
-                              ctx.consent_model.language)
+    fields, contact_id = checked
+    t = await words_for(ctx, contact_id)
+    return pages.confirm_form(t, t.what(fields["channel"], fields["purpose"]), request.url.path)
 
 
 async def confirm(request: Request) -> Response:
@@ -176,22 +181,19 @@ async def confirm(request: Request) -> Response:
     if isinstance(checked, Response):
         return checked
     fields, contact_id = checked
+    t = await words_for(ctx, contact_id)
     evidence = "sha256:" + hashlib.sha256(token.encode("ascii")).hexdigest()
     try:
         outcome = await ctx.run(_confirm, ctx, contact_id, fields, evidence, client_meta(request))
     except (ContactNotFound, StoreError):
-        return pages.bad_link(404)
+        return pages.bad_link(t, 404)
     if outcome == "withdrawn_since":
-        return pages.message_page(
-            "You have unsubscribed",
-            "You unsubscribed after this link was sent, so it no longer signs you up. Please sign up again.",
-            status_code=409,
-        )
+        return pages.text_page(t, "confirm_withdrawn", status_code=409)
     if outcome == "confirmed":
         await ctx.publish(contact_id, "consent.confirmed",
                           data={"channel": fields["channel"], "purpose": fields["purpose"]})
         await ctx.consent_changed(contact_id)
-    return pages.message_page("Thank you", "Your subscription is confirmed.", lang=ctx.consent_model.language)
+    return pages.text_page(t, "confirmed")
 
 
 def _confirm(ctx: Tracking, contact_id: int, fields: dict[str, Any], evidence: str, meta: dict[str, str | None]) -> str:

@@ -1,7 +1,8 @@
 """The tracking server's HTML: small, accessible pages that work without JavaScript.
 
 Every value put into a page goes through `html.escape`. Pages carry headers that keep the
-token in their URL out of referrers, frames and caches.
+token in their URL out of referrers, frames and caches. Their words come in the contact's
+locale from journeys/consent.yaml (`pages:`), as a `compiler.consent_pages.Localized`.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from dataclasses import dataclass
 from html import escape
 
 from starlette.responses import HTMLResponse
+
+from compiler.consent_pages import Localized
 
 SECURITY_HEADERS = {
     "Cache-Control": "no-store",
@@ -54,33 +57,39 @@ def message_page(title: str, text: str, *, status_code: int = 200, lang: str = "
     return page(title, f"<h1>{escape(title)}</h1><p>{escape(text)}</p>", status_code=status_code, lang=lang)
 
 
-def bad_link(status_code: int = 400) -> HTMLResponse:
-    return message_page(
-        "This link does not work",
-        "The link is incomplete or has been changed. Please use the link exactly as it appears in the message.",
-        status_code=status_code,
-    )
+def text_page(t: Localized, name: str, *, status_code: int = 200, **values: str) -> HTMLResponse:
+    """The `{name}_title` / `{name}_text` pair of the contact's locale as a message page."""
+    return message_page(t.text(f"{name}_title"), t.text(f"{name}_text", **values), status_code=status_code,
+                        lang=t.lang)
 
 
-def unsubscribe_form(what: str, action: str, preferences_url: str | None, lang: str) -> HTMLResponse:
-    more = f' <a href="{escape(preferences_url)}">Choose what you receive instead</a>.' if preferences_url else ""
+def bad_link(t: Localized, status_code: int = 400) -> HTMLResponse:
+    return text_page(t, "bad_link", status_code=status_code)
+
+
+def unsubscribe_form(t: Localized, what: str, action: str, preferences_url: str | None) -> HTMLResponse:
+    more = f' <a href="{escape(preferences_url)}">{escape(t.text("unsubscribe_instead"))}</a>.' if preferences_url else ""
+    title = t.text("unsubscribe_title")
     body = (
-        f"<h1>Unsubscribe</h1><p>Stop receiving {escape(what)}?{more}</p>"
-        f'<form method="post" action="{escape(action)}"><button type="submit">Unsubscribe</button></form>'
+        f"<h1>{escape(title)}</h1><p>{escape(t.text('unsubscribe_question', what=what))}{more}</p>"
+        f'<form method="post" action="{escape(action)}"><button type="submit">'
+        f'{escape(t.text("unsubscribe_button"))}</button></form>'
     )
-    return page("Unsubscribe", body, lang=lang)
+    return page(title, body, lang=t.lang)
 
 
-def confirm_form(what: str, action: str, lang: str) -> HTMLResponse:
+def confirm_form(t: Localized, what: str, action: str) -> HTMLResponse:
+    title = t.text("confirm_title")
     body = (
-        f"<h1>Confirm your subscription</h1><p>Yes, send me {escape(what)}.</p>"
-        f'<form method="post" action="{escape(action)}"><button type="submit">Confirm my subscription</button></form>'
+        f"<h1>{escape(title)}</h1><p>{escape(t.text('confirm_question', what=what))}</p>"
+        f'<form method="post" action="{escape(action)}"><button type="submit">'
+        f'{escape(t.text("confirm_button"))}</button></form>'
     )
-    return page("Confirm your subscription", body, lang=lang)
+    return page(title, body, lang=t.lang)
 
 
-def unsubscribed(what: str, lang: str) -> HTMLResponse:
-    return message_page("You are unsubscribed", f"You will not receive {what} any more.", lang=lang)
+def unsubscribed(t: Localized, what: str) -> HTMLResponse:
+    return text_page(t, "unsubscribed", what=what)
 
 
 @dataclass(frozen=True)
@@ -102,13 +111,14 @@ class ChoiceGroup:
     choices: tuple[Choice, ...]
 
 
-def preferences_form(groups: list[ChoiceGroup], action: str, *, organisation: str, notice: str = "",
-                     lang: str = "en") -> HTMLResponse:
+def preferences_form(t: Localized, groups: list[ChoiceGroup], action: str, *, organisation: str,
+                     notice: str = "") -> HTMLResponse:
     """The preference page: a fieldset per purpose, a labelled checkbox per channel."""
-    parts = [f"<h1>Your preferences{' at ' + escape(organisation) if organisation else ''}</h1>"]
+    heading = t.text("preferences_title_at", organisation=organisation) if organisation else t.text("preferences_title")
+    parts = [f"<h1>{escape(heading)}</h1>"]
     if notice:
         parts.append(f'<p class="status" role="status">{escape(notice)}</p>')
-    parts.append("<p>Choose what we may send you and how. Changes apply straight away.</p>")
+    parts.append(f"<p>{escape(t.text('preferences_intro'))}</p>")
     parts.append(f'<form method="post" action="{escape(action)}">')
     for group in groups:
         parts.append(f'<fieldset><legend>{escape(group.legend)}</legend>')
@@ -123,8 +133,8 @@ def preferences_form(groups: list[ChoiceGroup], action: str, *, organisation: st
             )
         parts.append("</fieldset>")
     parts.append(
-        '<div class="actions"><button type="submit" name="action" value="save">Save my choices</button>'
-        '<button type="submit" name="action" value="unsubscribe_all" class="secondary">Unsubscribe from all</button>'
-        "</div></form>"
+        f'<div class="actions"><button type="submit" name="action" value="save">{escape(t.text("preferences_save"))}'
+        '</button><button type="submit" name="action" value="unsubscribe_all" class="secondary">'
+        f'{escape(t.text("preferences_unsubscribe_all"))}</button></div></form>'
     )
-    return page("Your preferences", "".join(parts), lang=lang)
+    return page(t.text("preferences_title"), "".join(parts), lang=t.lang)

@@ -1,6 +1,6 @@
 """The preference page (`/p/{token}`): the person sees their subscriptions per topic and channel
-with the declared wording (journeys/consent.yaml), changes them, and the change is in the
-consent log before the next send (source "preference page", wording version, IP, user agent)."""
+with the declared wording (journeys/consent.yaml, in their locale), changes them, and the change
+is in the consent log before the next send (source "preference page", wording version, IP, user agent)."""
 
 from __future__ import annotations
 
@@ -10,10 +10,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from compiler.consent_model import ConsentModel
+from compiler.consent_pages import Localized
 from store import Contact, ContactNotFound
 from tracking import pages, tokens
 from tracking.context import Tracking
-from tracking.email_routes import GRANTING, client_meta
+from tracking.email_routes import GRANTING, client_meta, default_words
 
 SOURCE = "preference page"
 MAX_FIELDS = 200
@@ -36,17 +37,17 @@ def current_choices(store, model: ConsentModel, contact: Contact) -> dict[str, b
     }
 
 
-def _groups(model: ConsentModel, choices: dict[str, bool]) -> list[pages.ChoiceGroup]:
+def _groups(model: ConsentModel, t: Localized, choices: dict[str, bool]) -> list[pages.ChoiceGroup]:
     groups = []
     for p in model.on_preference_page():
         items = tuple(
-            pages.Choice(f"{p.name}:{ch}", (model.channel(ch).label if model.channel(ch) else ch),
-                         choices[f"{p.name}:{ch}"])
+            pages.Choice(f"{p.name}:{ch}", t.channel(ch), choices[f"{p.name}:{ch}"])
             for ch in p.channels
             if f"{p.name}:{ch}" in choices
         )
         if items:
-            groups.append(pages.ChoiceGroup(p.name, p.label, p.wording, items))
+            label, wording = t.purpose(p.name)
+            groups.append(pages.ChoiceGroup(p.name, label, wording, items))
     return groups
 
 
@@ -69,19 +70,24 @@ def apply_choices(store, model: ConsentModel, contact: Contact, wanted: set[str]
 async def _contact(ctx: Tracking, request: Request) -> Contact | Response:
     verified = ctx.path_token(request, tokens.PREFERENCES)
     if verified is None:
-        return pages.bad_link(400)
+        return pages.bad_link(default_words(ctx))
     fields, contact_id = verified
     contact = await ctx.run(ctx.store.get_contact, contact_id)
     if contact is None or contact.erased_at is not None:
-        return pages.message_page("Nothing on record", "We hold no data about you any more.", status_code=404)
+        return pages.text_page(default_words(ctx), "gone", status_code=404)
     return contact
 
 
-async def _render(ctx: Tracking, request: Request, contact: Contact, notice: str = "") -> Response:
+def _error(t: Localized, text: str) -> Response:
+    return pages.message_page(t.text("preferences_error_title"), t.text(text), status_code=400, lang=t.lang)
+
+
+async def _render(ctx: Tracking, request: Request, contact: Contact, notice_key: str = "") -> Response:
     choices = await ctx.run(current_choices, ctx.store, ctx.consent_model, contact)
     model = ctx.consent_model
-    return pages.preferences_form(_groups(model, choices), request.url.path, organisation=model.organisation,
-                                  notice=notice, lang=model.language)
+    t = model.localized(contact.locale)
+    return pages.preferences_form(t, _groups(model, t, choices), request.url.path, organisation=model.organisation,
+                                  notice=t.text(notice_key) if notice_key else "")
 
 
 async def preferences_page(request: Request) -> Response:
@@ -99,23 +105,23 @@ async def save_preferences(request: Request) -> Response:
     found = await _contact(ctx, request)
     if isinstance(found, Response):
         return found
+    t = ctx.consent_model.localized(found.locale)
     try:
         form = await request.form(max_files=0, max_fields=MAX_FIELDS)
     except Exception:  # noqa: BLE001 - unreadable form data
-        return pages.message_page("Could not read your choices", "Please try again.", status_code=400)
+        return _error(t, "preferences_error_text")
     action = form.get("action", "save")
     wanted = {str(v) for v in form.getlist("consent")}
     offered = await ctx.run(current_choices, ctx.store, ctx.consent_model, found)
     if action not in ("save", "unsubscribe_all") or not wanted <= offered.keys():
-        return pages.message_page("Could not read your choices", "Please reload the page and try again.",
-                                  status_code=400)
+        return _error(t, "preferences_reload_text")
     if action == "unsubscribe_all":
         wanted = set()
     try:
         changed = await ctx.run(apply_choices, ctx.store, ctx.consent_model, found, wanted, client_meta(request))
     except ContactNotFound:
-        return pages.message_page("Nothing on record", "We hold no data about you any more.", status_code=404)
+        return pages.text_page(default_words(ctx), "gone", status_code=404)
     if changed:
         await ctx.consent_changed(found.id)
-    notice = "Your choices are saved." if changed else "No changes: your choices were already saved."
-    return await _render(ctx, request, found, notice)
+    notice_key = "preferences_saved" if changed else "preferences_unchanged"
+    return await _render(ctx, request, found, notice_key)
