@@ -1,4 +1,4 @@
-"""`python cli.py segments list` and `segments show ID [--limit N]`: the dynamic lists of
+"""`python cli.py segments [list]` and `segments show ID [--limit N]`: the dynamic lists of
 journeys/segments.yaml and their members now (evaluated in SQL on the contact store)."""
 
 from __future__ import annotations
@@ -28,8 +28,10 @@ def with_store(args: argparse.Namespace, body: Callable[[Any], int], errors: tup
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("segments", help="list segments, or show a segment's members")
-    sub = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    p = subparsers.add_parser("segments", help="list segments, or show a segment's members",
+                              description="Without an action: the same as `segments list`.")
+    p.set_defaults(func=run_list, file=None, db=None)  # bare `segments` lists them
+    sub = p.add_subparsers(dest="action", metavar="ACTION")
     ls = sub.add_parser("list", help="the segments and their member counts")
     add_db(ls)
     ls.add_argument("--file", help="the segments file (default: journeys/segments.yaml)")

@@ -56,5 +56,5 @@ def format_status(rows: list[StepCount]) -> str:
             current = (r.journey, r.version)
             total = sum(x.running for x in rows if (x.journey, x.version) == current)
             lines.append(f"{r.journey} @ {r.version}: {total} running")
-        lines.append(f"  {r.step:<{width}}  {r.running}")
+        lines.append(f"  {r.step:<{width}}  {r.running}" + (f"  {'; '.join(r.why)}" if r.why else ""))
     return "\n".join(lines)
