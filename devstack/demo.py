@@ -1,5 +1,6 @@
 """`cli.py dev --demo`: import a few sample contacts (with marketing consent for email
-and SMS) and enrol them in example journeys."""
+and SMS, a lifecycle stage and a score that fits it: journeys/stages.yaml moves a contact to
+lead at 10 points and to mql at 50) and enrol them in example journeys."""
 
 from __future__ import annotations
 
@@ -9,11 +10,13 @@ from typing import Any
 
 DEMO_CSV = Path(__file__).resolve().parent.parent / "demo" / "contacts.csv"
 DEMO_JOURNEYS = ("welcome-series", "trial-to-paid")
-PROFILE_FIELDS = ("external_id", "email", "phone", "first_name", "locale", "timezone")
+PROFILE_FIELDS = ("external_id", "email", "phone", "first_name", "locale", "timezone", "stage")
+REASON = "demo import"
 
 
 def import_contacts(store: Any, path: Path = DEMO_CSV) -> list[int]:
-    """Create (or find, on a second start) each contact and grant its consent; return the ids."""
+    """Create (or find, on a second start) each contact with its stage and score and grant its
+    consent; return the ids."""
     ids: list[int] = []
     with open(path, newline="", encoding="utf-8") as f:
         for row in csv.DictReader(f):
@@ -22,6 +25,8 @@ def import_contacts(store: Any, path: Path = DEMO_CSV) -> list[int]:
                 ids.append(found.id)
                 continue
             cid = store.create_contact(**{k: row[k] for k in PROFILE_FIELDS if row.get(k)})
+            if row.get("score"):
+                store.set_score(cid, int(row["score"]), reason=REASON)
             for channel in ("email", "sms"):
                 store.record_consent(cid, channel, "marketing", "granted", source="demo-import",
                                      wording_version="demo")
