@@ -2,11 +2,12 @@
 
 Counts (per step, distinct messages): sent (email.sent/sms.sent, plus messages that bounced at
 send time), skipped by reason (consent decisions refused: no_consent, suppressed, unconfirmed),
-delivered (sent - bounced), opened (an open, or a human click, which implies one), clicked
-(human vs likely bot), bounced, unsubscribed. Per journey: entered (enrolments), converted
-(journey.goal), exits by reason, split variants vs holdout, and the journey file's objectives
-met / not met. Rates: open = opened/delivered, click = clicked/delivered, click-to-open =
-clicked/opened, conversion = converted/entered.
+delivered (sent - bounced), opened (an open, or a human click, which implies one), clicked,
+each for humans and apart for likely bots, bounced, unsubscribed. Per journey: entered
+(enrolments), converted (journey.goal), exits by reason (and per exit step), split variants vs
+holdout, and the journey file's objectives: met, not met, or no data yet (a rate over nothing,
+e.g. an open rate before any delivery). Rates: open = opened/delivered, click = clicked/delivered
+(the same for bots), click-to-open = clicked/opened, conversion = converted/entered.
 
 Public API: journey_report(store, journey, *, since=None) -> dict  (JSON-ready)
 """
@@ -49,14 +50,16 @@ def _step_counts(sent: set[str], bounced: set[str], engaged: dict[str, dict[str,
     opened = (engaged["email.opened"].get("human", set()) | engaged["email.clicked"].get("human", set())) & sent
     clicked = engaged["email.clicked"].get("human", set()) & sent
     bot_clicked = engaged["email.clicked"].get("bot", set()) - clicked
+    bot_opened = (engaged["email.opened"].get("bot", set()) - opened) & sent
     delivered = len(sent - bounced)
     unsubscribed = engaged["email.unsubscribed"].get("human", set()) | engaged["email.unsubscribed"].get("bot", set())
     return {
         "sent": len(sent), "delivered": delivered, "bounced": len(bounced & sent),
-        "opened": len(opened), "clicked": len(clicked), "clicked_bot": len(bot_clicked & sent),
-        "unsubscribed": len(unsubscribed & sent),
+        "opened": len(opened), "opened_bot": len(bot_opened), "clicked": len(clicked),
+        "clicked_bot": len(bot_clicked & sent), "unsubscribed": len(unsubscribed & sent),
         "open_rate": rate(len(opened), delivered), "click_rate": rate(len(clicked), delivered),
         "click_to_open": rate(len(clicked), len(opened)),
+        "open_rate_bot": rate(len(bot_opened), delivered), "click_rate_bot": rate(len(bot_clicked & sent), delivered),
     }
 
 
@@ -100,10 +103,12 @@ def _per_step(data: _Data, contacts: set[int] | None = None) -> dict[str, dict[s
 
 
 def _totals(steps: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    keys = ("sent", "delivered", "bounced", "opened", "clicked", "clicked_bot", "unsubscribed")
+    keys = ("sent", "delivered", "bounced", "opened", "opened_bot", "clicked", "clicked_bot", "unsubscribed")
     total = {k: sum(s[k] for s in steps.values()) for k in keys}
     total.update(open_rate=rate(total["opened"], total["delivered"]), click_rate=rate(total["clicked"], total["delivered"]),
-                 click_to_open=rate(total["clicked"], total["opened"]))
+                 click_to_open=rate(total["clicked"], total["opened"]),
+                 open_rate_bot=rate(total["opened_bot"], total["delivered"]),
+                 click_rate_bot=rate(total["clicked_bot"], total["delivered"]))
     return total
 
 
@@ -123,6 +128,15 @@ def _variants(data: _Data) -> list[dict[str, Any]]:
     return out
 
 
+def objective(name: str, target: float, totals: dict[str, Any]) -> dict[str, Any]:
+    """An objective against the totals; a rate over nothing (no delivery, no entry) is no data yet,
+    neither met nor missed."""
+    actual = totals.get(name)
+    met = None if actual is None else actual >= target
+    status = "no data yet" if met is None else ("met" if met else "not met")
+    return {"name": name, "target": target, "actual": actual, "met": met, "status": status}
+
+
 def journey_report(store: Any, journey: ir.Journey, *, since: datetime | None = None) -> dict[str, Any]:
     """Everything the report shows for one journey, JSON-ready."""
     data = _Data(store, journey.id, since)
@@ -138,6 +152,8 @@ def journey_report(store: Any, journey: ir.Journey, *, since: datetime | None = 
             row["skipped"] = sum(skipped[step.id].values())
             row["skipped_reasons"] = dict(sorted(skipped[step.id].items()))
             row["entered"] = row["sent"] + row["skipped"]
+        if isinstance(step, ir.Exit):
+            row["exited"] = sum(1 for r in data.own if r.type == "journey.exited" and r.step_id == step.id)
         steps.append(row)
     entered = len(data.enrolments)
     converted = sum(1 for r in data.own if r.type == "journey.goal")
@@ -145,9 +161,7 @@ def journey_report(store: Any, journey: ir.Journey, *, since: datetime | None = 
     totals = _totals({s["id"]: s for s in steps if "sent" in s})
     totals.update(entered=entered, converted=converted, conversion_rate=rate(converted, entered),
                   completed=sum(1 for r in data.own if r.type == "journey.completed"))
-    objectives = [{"name": name, "target": target, "actual": totals.get(name),
-                   "met": totals.get(name) is not None and totals[name] >= target}
-                  for name, target in journey.objectives]
-    return {"journey": journey.id, "title": journey.title or journey.id, "version": journey.version,
+    objectives = [objective(name, target, totals) for name, target in journey.objectives]
+    return {"journey": journey.id, "title": journey.title or journey.id, "version": journey.version, "goal": journey.goal,
             "since": since.isoformat() if since else None, "totals": totals, "exits": dict(sorted(exits.items())),
             "steps": steps, "variants": _variants(data), "objectives": objectives}

@@ -1,25 +1,79 @@
 """The report's numbers on a store filled by real runs (worker over this store, real SMTP sink,
 consent refusals, a hard bounce) and opens/clicks/unsubscribes published through the events
-path, on SQLite and PostgreSQL; the HTML page is self-contained; analyze counts contacts."""
+path, on SQLite and PostgreSQL; objectives without data; the HTML page (summary first, a section
+and anchor per journey, self-contained); analyze counts contacts."""
 
 from __future__ import annotations
 
 import dataclasses
 import re
+from html.parser import HTMLParser
+from pathlib import Path
 
 import pytest
+
+import cli
 
 from compiler import ir
 from engine.enrol import enrol
 from engine.events import publish
 from marketing.analyze import FieldError, crosstab, frequency
 from marketing.report import journey_report
+from compiler.compile import compile_file
 from marketing.report_format import to_html, to_table
+from tests import report_sample
 from tests.journey_builder import journey
 from tests.test_rules import deps_for, hooks, sim  # noqa: F401 - shared fixtures
 from worker import create_worker
 
 CONSENT = ("email", "marketing")
+REPO = Path(__file__).resolve().parent.parent
+
+
+class Page(HTMLParser):
+    """The page's tags and attributes, and the text of each summary row."""
+
+    def __init__(self, html: str) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.rows: list[str] = []
+        self._in_row = False
+        self.feed(html)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+        if tag == "tr":
+            self._in_row = True
+            self.rows.append("")
+
+    def handle_endtag(self, tag: str) -> None:
+        self._in_row = self._in_row and tag != "tr"
+
+    def handle_data(self, data: str) -> None:
+        if self._in_row:
+            self.rows[-1] += data + " "
+
+    def ids(self) -> list[str]:
+        return [a["id"] or "" for _, a in self.tags if "id" in a]
+
+    def hrefs(self) -> list[str]:
+        return [a["href"] or "" for t, a in self.tags if t == "a" and "href" in a]
+
+
+def assert_self_contained(page: str) -> None:
+    """No script, no external resource: the page works offline and as an e-mail attachment."""
+    parsed = Page(page)
+    assert {t for t, _ in parsed.tags}.isdisjoint({"script", "link", "img", "iframe", "object", "embed", "image", "use"})
+    assert not re.search(r"@import|url\((?!#)", page, re.I)
+    values = [v or "" for _, attrs in parsed.tags for v in attrs.values()]
+    assert not [v for v in values if re.match(r"\s*(https?:|//|file:|data:)", v, re.I)]
+    assert all(h.startswith("#") for h in parsed.hrefs())
+
+
+def demo(name: str) -> ir.Journey:
+    j = compile_file(REPO / "journeys" / f"{name}.yaml").journey
+    assert j is not None
+    return j
 
 
 def report_journey() -> ir.Journey:
@@ -96,9 +150,92 @@ async def test_report_numbers_from_real_runs(store, sim, hooks):
     assert "objective conversion_rate >= 50.0%: 20.0% NOT MET" in to_table(r)
 
     page = to_html([(j, r)])
-    assert "<svg" in page and "sent 3 · opened 1 · clicked 1" in page and "entered 5" in page
-    assert not re.search(r"<script|<link|<img|<iframe|@import|url\((?!#)", page, re.I)
-    assert not re.search(r"""(?:src|href)\s*=\s*["']?https?://""", page, re.I)
+    assert "<svg" in page and "entered 5" in page
+    assert "sent 3 · delivered 2" in page and "opened 50.0% · clicked 50.0%" in page  # the welcome box
+    assert_self_contained(page)
+
+
+def test_objectives_without_sends_say_no_data_yet(store):
+    """No runs, or runs whose every send was skipped: a rate over nothing is "no data yet",
+    never "not met" (in red) on the page or in the table."""
+    idle, skipped = demo("cube-nurture"), demo("welcome-series")
+    cid = store.create_contact(email=f"nobody-{store.dialect}@example.com")
+    workflow = f"journey/welcome-series/{cid}"
+    store.record_enrolment("welcome-series", cid, workflow_id=workflow)
+    store.record_consent_decision(cid, channel="email", purpose="marketing", granted=False, basis="no consent",
+                                  workflow_id=workflow, step_id="welcome")
+    reports = [(j, journey_report(store, j)) for j in (idle, skipped)]
+    for _, r in reports:
+        assert r["objectives"] and all(o["status"] == "no data yet" and o["met"] is None for o in r["objectives"])
+    welcome = next(s for s in reports[1][1]["steps"] if s["id"] == "welcome")
+    assert reports[1][1]["totals"]["entered"] == 1 and welcome["skipped"] == 1
+    assert "objective open_rate >= 35.0%: - NO DATA YET" in to_table(reports[0][1])
+    page = to_html(reports)
+    assert "not met" not in page.lower() and 'class="pill not-met"' not in page
+    rows = Page(page).rows
+    assert any("Cube nurture" in row and "no data yet" in row for row in rows)
+    assert page.count('<span class="pill no-data">no data yet</span>') == 2 + 2 + 1  # summary x2, cube's 2, welcome's 1
+
+
+def test_met_and_not_met_objectives_are_marked(sqlite_store):
+    j = demo("double-opt-in")  # conversion_rate >= 70%
+    report_sample.fill(sqlite_store, j, contacts=10)
+    r = journey_report(sqlite_store, j)
+    (o,) = r["objectives"]
+    assert o["actual"] is not None and o["status"] == ("met" if o["actual"] >= 0.7 else "not met")
+    assert f'<span class="pill {o["status"].replace(" ", "-")}">{o["status"]}</span>' in to_html([(j, r)])
+
+
+def test_page_summary_first_and_a_section_per_journey(sqlite_store):
+    """A summary table before everything, one row per journey linking to that journey's section."""
+    names = ("cube-nurture", "trial-to-paid", "webinar")
+    journeys = [demo(n) for n in names]
+    for j in journeys[:2]:  # webinar has no activity
+        report_sample.fill(sqlite_store, j, contacts=15)
+    page = to_html([(j, journey_report(sqlite_store, j)) for j in journeys])
+    parsed = Page(page)
+    ids = parsed.ids()
+    assert ids.index("summary") < min(ids.index(f"journey-{n}") for n in names)
+    assert [h for h in parsed.hrefs() if h != "#summary"] == [f"#journey-{n}" for n in names]
+    summary = page[page.index('id="summary"'):page.index('class="journey"')]
+    for n in names:
+        assert f'href="#journey-{n}"' in summary and f'<section class="journey" id="journey-{n}">' in page
+    assert page.count('href="#summary"') == len(names)  # a way back from every section
+    rows = [r for r in parsed.rows if "trial-to-paid" in r and "Trial to paid" in r]
+    assert len(rows) == 1
+    t = journey_report(sqlite_store, journeys[1])["totals"]
+    assert re.search(rf"Trial to paid nurture trial-to-paid {t['entered']} {t['sent']} {t['delivered']} ", rows[0])
+    assert "No runs yet" in page[page.index('id="journey-webinar"'):]
+    assert "@media print" in page and "break-before:page" in page
+    assert_self_contained(page)
+
+
+def test_page_graphs_have_every_label_whole(sqlite_store):
+    """Step ids, details and edge labels are in the SVG text in full (wrapped on several lines,
+    never cut), and the SVG scales to its container (viewBox, no fixed page width)."""
+    from xml.etree import ElementTree
+
+    from compiler import graph
+
+    j = demo("cube-nurture")
+    report_sample.fill(sqlite_store, j, contacts=15)
+    page = to_html([(j, journey_report(sqlite_store, j))])
+    svg = ElementTree.fromstring(re.search(r"<svg.*?</svg>", page, re.S).group(0))
+    texts = {"".join(t.itertext()) for t in svg.iter("text")}
+    wanted = {e.label for e in graph.edges(j) if e.label} | {s.id for s in j.steps} | {graph.entry_label(j.entry)}
+    assert wanted <= texts
+    assert 'attributes.brand_knowledge == "high" and attributes.affinity == "high"' in texts
+    assert any(len(list(t.iter("tspan"))) > 2 for t in svg.iter("text"))  # the long conditions are wrapped
+    assert svg.get("viewBox") and ".graph svg{display:block;max-width:100%;height:auto" in page
+
+
+def test_cli_html_report_to_a_file(sqlite_url, tmp_path, capsys):
+    out = tmp_path / "report.html"
+    assert cli.main(["report", "--format", "html", "--db", sqlite_url, "--journeys", str(REPO / "journeys"),
+                     "-o", str(out)]) == 0
+    page = out.read_text(encoding="utf-8")
+    assert page.startswith("<!doctype html>") and 'id="summary"' in page and "No runs yet" in page
+    assert_self_contained(page)
 
 
 async def test_since_excludes_older_activity(store, sim, hooks):
