@@ -7,6 +7,7 @@ from __future__ import annotations
 import importlib
 import logging
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Awaitable, Callable
 
 from temporalio.client import Client
@@ -14,11 +15,13 @@ from temporalio.service import RPCError
 
 from compiler.ir import Journey
 from engine.enrol import EnrolResult, enrol
+from engine.event_time import check_event_time, is_backfill, utcnow
 from workflows.run_types import SIGNAL_EVENT, SIGNAL_PROFILE_CHANGED, JourneyEvent, ProfileChanged
 
 log = logging.getLogger(__name__)
 
 SCORE_CHANGED = "score.changed"  # emitted by publish after any event changed the score
+BACKFILLED = "backfilled"  # set in the data of an event stored with a time older than BACKFILL_AFTER
 
 
 
@@ -69,6 +72,7 @@ class Published:
     signalled: int = 0
     changed: list[str] = field(default_factory=list)
     enrolled: list[EnrolResult] = field(default_factory=list)
+    backfilled: bool = False  # older than event_time.BACKFILL_AFTER: recorded and scored, acted on by nothing
 
 
 async def publish(
@@ -86,19 +90,40 @@ async def publish(
     deps: Any = None,
     journey_id: str | None = None,
     step_id: str | None = None,
+    at: datetime | None = None,
 ) -> Published:
-    """`journey_id`/`step_id`: the step that learned of the event (a bounce), if any."""
+    """`journey_id`/`step_id`: the step that learned of the event (a bounce), if any.
+
+    `at`: when the event happened, if not now (EventTimeError, nothing stored, for a time in the
+    future or without a zone). A backfilled event (engine.event_time) is stored with its time
+    and `data.backfilled`, and the hooks run (scores, stages, rules' tag/stage/score actions:
+    the contact's history explains its profile), but it acts on nothing now: the rules'
+    follow-ups (enrol, notify, webhook, score.crossed) are dropped and the score changes marked
+    seen, no `score.changed` is published, running runs get no `event` signal (only
+    `profile_changed` for what changed) and no event-entry journey starts.
+    """
+    now = utcnow()
+    at = None if at is None else check_event_time(at, now)
+    backfilled = is_backfill(at, now)
     data = dict(data or {})
     if likely_bot:
         data["likely_bot"] = True
+    if backfilled:
+        data[BACKFILLED] = True
     event_id = store.record_event(contact_id, event_type, data=data, message_id=message_id,
-                                  journey_id=journey_id, step_id=step_id)
-    result = Published(event_id=event_id)
+                                  journey_id=journey_id, step_id=step_id, at=at)
+    result = Published(event_id=event_id, backfilled=backfilled)
     ensure_hooks()
     follow_ups: list[FollowUp] = []
     for hook in EVENT_HOOKS:
         for item in hook(store, contact_id, event_type, data, event_id):
             (result.changed.append if isinstance(item, str) else follow_ups.append)(item)
+    if backfilled:
+        if follow_ups:
+            log.info("backfilled event %s: %d rule follow-up(s) not run", event_id, len(follow_ups))
+        store.take_score_changes(contact_id, level=None)  # history crosses no threshold now
+        await _signal_runs(client, store, contact_id, None, result)
+        return result
     context = PublishContext(event_id, event_type, data, task_queue, journeys, search_attributes, deps)
     for follow_up in follow_ups:
         result.changed.extend(await follow_up(client, store, contact_id, context))
@@ -110,15 +135,7 @@ async def publish(
                               deps=deps)
         result.enrolled.extend(inner.enrolled)
     signal = JourneyEvent(type=event_type, message_id=message_id, event_id=event_id, likely_bot=likely_bot)
-    for workflow_id in store.running_workflow_ids(contact_id):
-        handle = client.get_workflow_handle(workflow_id)
-        try:
-            await handle.signal(SIGNAL_EVENT, signal)
-            for reason in sorted(set(result.changed)):
-                await handle.signal(SIGNAL_PROFILE_CHANGED, ProfileChanged(reason=reason))
-            result.signalled += 1
-        except RPCError as exc:  # finished since: nothing to tell
-            log.debug("signal to %s not delivered: %s", workflow_id, exc.message)
+    await _signal_runs(client, store, contact_id, signal, result)
     for journey in (journeys or {}).values():
         if journey.entry.kind == "event" and journey.entry.event == event_type and not likely_bot:
             key = str(data.get(journey.entry.key)) if journey.entry.key and data.get(journey.entry.key) else None
@@ -128,6 +145,23 @@ async def publish(
                             search_attributes=search_attributes, **kwargs)
             )
     return result
+
+
+async def _signal_runs(client: Client, store, contact_id: int, signal: JourneyEvent | None, result: Published) -> None:
+    """Send the contact's running runs `signal` (if any) and a `profile_changed` per aspect changed."""
+    reasons = sorted(set(result.changed))
+    if signal is None and not reasons:
+        return
+    for workflow_id in store.running_workflow_ids(contact_id):
+        handle = client.get_workflow_handle(workflow_id)
+        try:
+            if signal is not None:
+                await handle.signal(SIGNAL_EVENT, signal)
+            for reason in reasons:
+                await handle.signal(SIGNAL_PROFILE_CHANGED, ProfileChanged(reason=reason))
+            result.signalled += 1
+        except RPCError as exc:  # finished since: nothing to tell
+            log.debug("signal to %s not delivered: %s", workflow_id, exc.message)
 
 
 async def profile_changed(client: Client, store, contact_id: int, reason: str) -> int:

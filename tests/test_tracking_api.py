@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from tests.tracking_helpers import API_TOKEN, counts, http, make_app, seed, temporal_client
+from engine.events import BACKFILLED
+from marketing.segments import load_segments, segment_members
+from tests.tracking_helpers import API_TOKEN, ROOT, counts, http, make_app, seed, temporal_client
 
 pytestmark = pytest.mark.asyncio
 _ = temporal_client
@@ -66,6 +69,10 @@ BAD_BODIES = {
     "unknown-id": (404, b'{"contact": {"id": 999999}, "type": "trial.started"}'),
     "unknown-email": (404, b'{"contact": {"email": "nobody@example.com"}, "type": "trial.started"}'),
     "not-an-email": (404, b'{"contact": {"email": "not an address"}, "type": "trial.started"}'),
+    "future-timestamp": (400, b'{"contact": {"id": 1}, "type": "a.b", "timestamp": "2999-01-01T00:00:00Z"}'),
+    "naive-timestamp": (400, b'{"contact": {"id": 1}, "type": "a.b", "timestamp": "2024-03-01T09:30:00"}'),
+    "bad-timestamp": (400, b'{"contact": {"id": 1}, "type": "a.b", "timestamp": "last tuesday"}'),
+    "number-timestamp": (422, b'{"contact": {"id": 1}, "type": "a.b", "timestamp": 1709285400}'),
     "oversize": (413, json.dumps({"contact": {"id": 1}, "type": "a.b", "data": {"x": "y" * 70_000}}).encode()),
 }
 
@@ -96,3 +103,38 @@ async def test_api_without_temporal_is_503_and_stores_nothing(store):
     async with http(make_app(store, None)) as c:
         r = await c.post("/v1/events", headers=AUTH, json={"contact": {"id": cid}, "type": "trial.started"})
     assert r.status_code == 503 and r.headers["retry-after"] and counts(store) == before
+
+
+async def test_timestamp_is_the_events_own_time_for_segments(store, app):
+    """Visits imported with their times count for `within: 14d` by those times, not by arrival."""
+    cid = seed(store)
+    segments = load_segments(ROOT / "journeys" / "segments.yaml")
+
+    async def visits(days_ago: float) -> list[datetime]:
+        times = [(datetime.now(timezone.utc) - timedelta(days=days_ago, minutes=i)).replace(microsecond=0)
+                 for i in range(3)]
+        async with http(app) as c:
+            for at in times:
+                r = await c.post("/v1/events", headers=AUTH, json={
+                    "contact": {"id": cid}, "type": "page.visited", "data": {"url": "https://x.test/pricing"},
+                    "timestamp": at.isoformat()})
+                assert r.status_code == 202
+        return times
+
+    old = await visits(20)
+    assert [e.at for e in store.events_for(cid, type="page.visited")] == sorted(old)
+    assert cid not in segment_members(store, "pricing-interest", segments=segments)
+    await visits(2)
+    assert cid in segment_members(store, "pricing-interest", segments=segments)
+    assert all(e.data[BACKFILLED] for e in store.events_for(cid, type="page.visited"))
+
+
+async def test_a_timestamp_within_the_clock_skew_is_accepted_as_live(store, app):
+    cid = seed(store)
+    ahead = (datetime.now(timezone.utc) + timedelta(minutes=1)).replace(microsecond=0)
+    async with http(app) as c:
+        r = await c.post("/v1/events", headers=AUTH, json={"contact": {"id": cid}, "type": "trial.started",
+                                                          "timestamp": ahead.isoformat().replace("+00:00", "Z")})
+    assert r.status_code == 202
+    [event] = store.events_for(cid, type="trial.started")
+    assert event.at == ahead and BACKFILLED not in event.data

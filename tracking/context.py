@@ -8,6 +8,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import partial
 from typing import Any, TypeVar
 
@@ -69,7 +70,8 @@ class Tracking:
             raise TemporalUnavailable(str(exc)) from None
 
     async def publish(self, contact_id: int, event_type: str, *, data: dict[str, Any] | None = None,
-                      message_id: str | None = None, likely_bot: bool = False, degrade: bool = True) -> int | None:
+                      message_id: str | None = None, likely_bot: bool = False, degrade: bool = True,
+                      at: datetime | None = None) -> int | None:
         """Store the event and tell the contact's journeys (engine.events.publish); the event id.
 
         Without Temporal: with `degrade` the event is still stored (journeys are not told, logged),
@@ -83,12 +85,13 @@ class Tracking:
             if not degrade:
                 raise
             stored = dict(data or {}, **({"likely_bot": True} if likely_bot else {}))
-            return await self.run(self.store.record_event, contact_id, event_type, data=stored, message_id=message_id)
+            return await self.run(self.store.record_event, contact_id, event_type, data=stored, message_id=message_id,
+                                  at=at)
         journeys = self.journeys_provider() if self.journeys_provider else None
         kwargs = {"task_queue": self.task_queue} if self.task_queue else {}
         published = await publish(client, self.store, contact_id, event_type, data=data, message_id=message_id,
                                   likely_bot=likely_bot, journeys=journeys,
-                                  search_attributes=self.search_attributes, **kwargs)
+                                  search_attributes=self.search_attributes, at=at, **kwargs)
         return published.event_id
 
     async def consent_changed(self, contact_id: int) -> None:
