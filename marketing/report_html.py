@@ -16,6 +16,8 @@ from marketing.report_graph import graph_svg
 from marketing.report_style import CSS
 
 STATUS_CLASS = {"met": "met", "not met": "not-met", "no data yet": "no-data"}
+STEP_HEADERS = [{"clicked_bot": "bot clicks", "unsubscribed": "unsub.", "click_to_open": "click to open"}.get(k, k.replace("_", " "))
+                for k in STEP_COLUMNS]
 VARIANT_KEYS = ("entered", "converted", "conversion_rate", "sent", "opened", "clicked", "open_rate", "click_rate")
 
 
@@ -53,7 +55,8 @@ def _converted(report: dict[str, Any]) -> str:
     t = report["totals"]
     if not report.get("goal"):
         return '<span class="na">no goal</span>'
-    return f"{t['converted']} <small>({escape(pct(t['conversion_rate']))})</small>"
+    rate = "" if t["conversion_rate"] is None else f" <small>({escape(pct(t['conversion_rate']))})</small>"
+    return f"{t['converted']}{rate}"
 
 
 def summary(pairs: list[tuple[ir.Journey, dict[str, Any]]]) -> str:
@@ -70,7 +73,7 @@ def summary(pairs: list[tuple[ir.Journey, dict[str, Any]]]) -> str:
                  *_rate_pair(t, "click_rate"), str(t["bounced"]), str(t["unsubscribed"]), _converted(r),
                  objectives_summary(r)]
         rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
-    return (f'<section id="summary"><h3>Summary</h3><div class="scroll"><table class="summary">{head}'
+    return (f'<section id="summary"><h2>Summary</h2><div class="scroll"><table class="summary">{head}'
             f'<tbody>{"".join(rows)}</tbody></table></div>'
             '<p class="meta">Runs: contacts who entered. Rates are over delivered messages; a human click counts as '
             "an open; clicks and opens the tracking server judged automatic (security scanners, prefetchers) count "
@@ -98,18 +101,19 @@ def _objectives(report: dict[str, Any]) -> str:
 
 
 def funnel(t: dict[str, Any]) -> str:
-    """Runs and messages, each with its count and the rate that leads to it, as bars."""
-    stages = [("Entered", "entered", "runs", None), ("Sent", "sent", "messages", None),
-              ("Delivered", "delivered", "messages", ("sent", t["sent"])),
-              ("Opened", "opened", "by humans", ("delivered", t["delivered"])),
-              ("Clicked", "clicked", "by humans", ("delivered", t["delivered"])),
-              ("Converted", "converted", "runs", ("entered", t["entered"]))]
-    top = max([t[key] for _, key, _, _ in stages] + [1])
+    """Messages (sent, delivered, opened, clicked) and runs (entered, converted), each stage as a
+    bar with its count and the rate that leads to it; each group scaled to its own first stage."""
+    groups = (("Messages", [("Sent", "sent", None), ("Delivered", "delivered", "sent"),
+                            ("Opened by humans", "opened", "delivered"), ("Clicked by humans", "clicked", "delivered")]),
+              ("Runs", [("Entered", "entered", None), ("Converted (goal)", "converted", "entered")]))
     rows = []
-    for label, key, unit, of in stages:
-        share = "" if of is None else (f"{pct(t[key] / of[1])} of {of[0]}" if of[1] else f"- of {of[0]}")
-        rows.append(f'<tr><td>{label} <small class="meta">{unit}</small></td><td class="n">{t[key]}</td>'
-                    f'<td class="bar"><i style="width:{100 * t[key] / top:.1f}%"></i></td><td>{escape(share)}</td></tr>')
+    for group, stages in groups:
+        top = max([t[key] for _, key, _ in stages] + [1])
+        rows.append(f'<tr><th colspan="4">{group}</th></tr>')
+        for label, key, of in stages:
+            share = "" if of is None else f"{pct(t[key] / t[of]) if t[of] else '-'} of {of}"
+            rows.append(f'<tr><td>{label}</td><td class="n">{t[key]}</td>'
+                        f'<td class="bar"><i style="width:{100 * t[key] / top:.1f}%"></i></td><td>{escape(share)}</td></tr>')
     return f'<h3>Funnel</h3><table class="funnel">{"".join(rows)}</table>'
 
 
@@ -126,10 +130,13 @@ def _steps(report: dict[str, Any]) -> str:
     sends = [s for s in report["steps"] if "sent" in s]
     if not sends:
         return ""
-    rows = [[escape(s["id"])] + [escape(cell(k, s[k])) for k in STEP_COLUMNS]
-            + [escape(", ".join(f"{k} {v}" for k, v in s["skipped_reasons"].items()))] for s in sends]
-    headers = ["step", *(k.replace("_", " ") for k in STEP_COLUMNS), "skipped why"]
-    return "<h3>Send steps</h3>" + _table(headers, rows, "steps")
+    def skipped(s: dict[str, Any]) -> str:
+        why = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in s["skipped_reasons"].items())
+        return str(s["skipped"]) + (f"<small> ({escape(why)})</small>" if why else "")
+
+    rows = [[escape(s["id"])] + [skipped(s) if k == "skipped" else escape(cell(k, s[k])) for k in STEP_COLUMNS]
+            for s in sends]
+    return "<h3>Send steps</h3>" + _table(["step", *STEP_HEADERS], rows, "steps")
 
 
 def _extras(report: dict[str, Any]) -> str:

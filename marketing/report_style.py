@@ -10,6 +10,7 @@ font:15px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",Arial,sans
 main{max-width:1120px;margin:0 auto;padding:28px 32px 56px}
 h1{font-size:27px;margin:0}
 h2{font-size:22px;margin:0}
+#summary h2{margin:26px 0 8px}
 h3{font-size:16px;margin:26px 0 8px}
 .meta{color:var(--muted);margin:4px 0 0}
 .meta code{font-size:13px}
@@ -20,6 +21,11 @@ th,td{padding:6px 9px;border-bottom:1px solid var(--line);text-align:right;verti
 thead th{background:var(--head);font-weight:600;font-size:13.5px;vertical-align:bottom}
 th:first-child,td:first-child{text-align:left}
 td.na{color:var(--na)}
+.steps{font-size:13.5px}
+.steps th,.steps td{padding:5px 6px}
+.steps td small{display:block;color:var(--muted);white-space:nowrap}
+.steps td:first-child{white-space:nowrap}
+.summary td:first-child{min-width:15em}
 .summary td:first-child a{font-weight:600}
 .summary td:first-child small{display:block;color:var(--muted)}
 .pill{display:inline-block;padding:0 8px;border-radius:10px;font-size:13px;font-weight:600;white-space:nowrap}
@@ -33,7 +39,8 @@ td.na{color:var(--na)}
 .kpi span{color:var(--muted);font-size:13px}
 .empty{background:var(--na-bg);border-radius:8px;padding:12px 16px;margin:18px 0}
 .funnel td{border:none;padding:4px 9px}
-.funnel td.bar{width:60%}
+.funnel th{background:none;text-align:left;color:var(--muted);font-size:13px;padding:10px 9px 2px}
+.funnel td.bar{width:55%}
 .funnel .bar i{display:block;height:20px;background:var(--accent);border-radius:3px;min-width:2px}
 .funnel td.n{font-size:17px;font-weight:600}
 .graph{margin:6px 0;border:1px solid var(--line);border-radius:8px;padding:12px}
