@@ -1,5 +1,6 @@
 """The rules the schema cannot say: ids, targets, reachability, loops, conditions, events,
-split percents, consent, time zones and templates. Each check reads the schema-valid
+split percents, consent, time zones, templates and names defined by other files (segments,
+stages, consent purposes, teams: compiler/references.py). Each check reads the schema-valid
 parts of a journey (`Unit`) and reports at the offending node."""
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-from compiler import conditions, ir
+from compiler import conditions, ir, references
 from compiler import templates as tpl
 from compiler.build import END
 from compiler.conditions import did_you_mean
@@ -166,6 +167,33 @@ def check_consent(u: Unit) -> None:
                 f'step "{step.id}" uses {channel} but policy.consent declares no purpose for {channel}: '
                 f"add policy: {{consent: {{{channel}: <purpose>}}}}",
             )
+
+
+def check_references(u: Unit) -> None:
+    """The entry segment, the stages `set` steps move to, the consent purposes (covering the
+    channel they are for) and the teams notify steps write to exist in their files."""
+    folder = u.path.parent
+
+    def ref(path: tuple[Any, ...], kind: str, name: str, channel: str | None = None) -> None:
+        message = references.problem(kind, name, folder, channel)
+        if message:
+            u.at(path, message)
+
+    entry = u.data.get("entry")
+    if isinstance(entry, dict) and isinstance(entry.get("segment"), str):
+        ref(("entry", "segment"), "segment", entry["segment"])
+    policy = u.data.get("policy")
+    consent = policy.get("consent") if isinstance(policy, dict) else None
+    for channel, purpose in (consent.items() if isinstance(consent, dict) else ()):
+        if isinstance(purpose, str):
+            ref(("policy", "consent", channel), "purpose", purpose, channel)
+    for i, d, step in u.steps:
+        if isinstance(step, ir.SetProfile) and step.stage:
+            ref(("steps", i, "stage"), "stage", step.stage)
+        elif isinstance(step, ir.Notify) and references.is_team(step.to):
+            ref(("steps", i, "to"), "team", step.to)
+        elif isinstance(d.get("purpose"), str) and step.type in CHANNEL_OF_STEP:
+            ref(("steps", i, "purpose"), "purpose", d["purpose"], CHANNEL_OF_STEP[step.type])
 
 
 def check_times(u: Unit) -> None:

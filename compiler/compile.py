@@ -138,6 +138,7 @@ def _compile(path: Path, problems: Problems) -> ir.Journey | None:
     if problems:
         return None  # reachability and loops need the whole, valid graph
     checks.check_flow(unit)
+    checks.check_references(unit)  # names defined in other files, once the journey itself is sound
     if problems:
         return None
     journey = ir.Journey(

@@ -7,6 +7,8 @@ their own schemas. Whoever owns one registers a validator for its file name:
     CONFIG_VALIDATORS["scoring.yaml"] = validate_scoring   # (Path) -> list[Diagnostic]
 
 `python cli.py validate` then runs it; a known config name without a validator is skipped.
+A file whose names point into other files (compiler/references.py CONFIG_REFS) also gets those
+references checked (once it fits its schema).
 So that validate stays fast, name the module that registers it in CONFIG_VALIDATOR_MODULES:
 it is imported only when a file of that name is being validated.
 """
@@ -22,7 +24,7 @@ ConfigValidator = Callable[[Path], list[Diagnostic]]
 
 CONFIG_VALIDATORS: dict[str, ConfigValidator] = {}
 CONFIG_FILE_NAMES: frozenset[str] = frozenset(
-    {"scoring.yaml", "stages.yaml", "segments.yaml", "rules.yaml", "consent.yaml", "sending.yaml"}
+    {"scoring.yaml", "stages.yaml", "segments.yaml", "rules.yaml", "consent.yaml", "sending.yaml", "teams.yaml"}
 )
 
 
@@ -37,17 +39,28 @@ CONFIG_VALIDATOR_MODULES: dict[str, str] = {
     "rules.yaml": "marketing.rules",
     "scoring.yaml": "marketing.scoring_model",
     "stages.yaml": "marketing.stages",
+    "teams.yaml": "compiler.teams_model",
 }
 
 
 def config_validator(file_name: str) -> ConfigValidator | None:
-    """The validator registered for `file_name`, importing its module on first use."""
+    """The validator registered for `file_name` (importing its module on first use), followed by
+    the check of its references to other files when it has any."""
     module = CONFIG_VALIDATOR_MODULES.get(file_name)
     if file_name not in CONFIG_VALIDATORS and module:
         import importlib
 
         importlib.import_module(module)
-    return CONFIG_VALIDATORS.get(file_name)
+    own = CONFIG_VALIDATORS.get(file_name)
+    from compiler.references import CONFIG_REFS, check_config_references
+
+    if own is None or file_name not in CONFIG_REFS:
+        return own
+
+    def check(path: Path) -> list[Diagnostic]:
+        return sorted(set(own(path) + check_config_references(path)))
+
+    return check
 
 
 def validator_key(path: Path) -> str:

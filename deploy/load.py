@@ -1,9 +1,14 @@
-"""Compile the journeys to deploy, turning compiler errors into one clear DeployError."""
+"""Compile the journeys to deploy, turning compiler errors into one clear DeployError.
+
+The same checks as `cli.py validate`: the journeys (with their references to segments, stages,
+consent purposes, teams and templates) and, for a folder, its configuration files (with theirs),
+so a journey or rule naming something undefined never reaches `plan` or `apply`."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from compiler.diagnostics import Diagnostic
 from compiler.ir import Journey
 
 
@@ -19,7 +24,7 @@ def load_for_deploy(path: str | Path) -> dict[str, Journey]:
     if not path.exists():
         raise DeployError(f"{path}: no such file or folder")
     results = compile_paths([path])
-    errors = [str(d) for r in results for d in r.errors]
+    errors = [str(d) for r in results for d in r.errors] + [str(d) for d in config_errors(path)]
     if errors:
         raise DeployError(f"{len(errors)} error(s); nothing deployed:\n" + "\n".join(errors))
     journeys: dict[str, Journey] = {}
@@ -32,3 +37,14 @@ def load_for_deploy(path: str | Path) -> dict[str, Journey]:
     if not journeys:
         raise DeployError(f"{path}: no journey files found")
     return journeys
+
+
+def config_errors(path: Path) -> list[Diagnostic]:
+    """The problems of the configuration files (segments.yaml, rules.yaml, ...) among `path`."""
+    from compiler.config_files import config_validator, split_files, validator_key
+
+    out: list[Diagnostic] = []
+    for f in split_files([path])[1]:
+        check = config_validator(validator_key(f))
+        out += check(f) if check else []
+    return out

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from compiler import conditions
-from compiler.config_file import ConfigError, load_config, validate_with
+from compiler.config_file import load_config, validate_with
 from compiler.config_files import CONFIG_VALIDATORS
 from compiler.diagnostics import Problems
 from compiler.templates import find_template
@@ -51,7 +51,8 @@ SCHEMA_NAME = "rules"
 def _check_refs(doc: LoadedDoc, path: tuple[Any, ...], action: Action, folder: Path, problems: Problems) -> None:
     """Journeys, templates and segments named by the rules exist next to the file."""
     if action.kind == "enrol" and not (folder / f"{action.args}.yaml").is_file():
-        problems.add(doc.pos(path + ("enrol",)), f'enrol: no journey "{action.args}" in {folder}')
+        journeys = [f.stem for f in folder.glob("*.yaml")]
+        problems.add(doc.pos(path + ("enrol",)), f'enrol: no journey "{action.args}" in {folder}{conditions.did_you_mean(action.args, journeys)}')
     if action.kind == "notify":
         found = find_template(folder / "templates", action.args["template"], ("subject.txt", "txt"), ("html",))
         for message in found.missing[:1]:
@@ -59,14 +60,11 @@ def _check_refs(doc: LoadedDoc, path: tuple[Any, ...], action: Action, folder: P
 
 
 def _segment_exists(doc: LoadedDoc, path: tuple[Any, ...], segment_id: str, folder: Path, problems: Problems) -> None:
-    from marketing.segments import load_segments  # deferred: segments pulls in SQLAlchemy
+    from compiler.references import problem  # the same check (and did-you-mean) as a journey's entry segment
 
-    try:
-        known = load_segments(folder / "segments.yaml")
-    except (ConfigError, OSError):
-        known = {}
-    if segment_id not in known:
-        problems.add(doc.pos(path), f'segment.entered: no segment "{segment_id}" in {folder / "segments.yaml"}')
+    message = problem("segment", segment_id, folder)
+    if message:
+        problems.add(doc.pos(path), f"segment.entered: {message}")
 
 
 def _build_rule(doc: LoadedDoc, i: int, raw: dict[str, Any], folder: Path, problems: Problems) -> Rule:

@@ -23,6 +23,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from compiler.conditions import did_you_mean
 from compiler.config_files import CONFIG_VALIDATORS
 from compiler.diagnostics import Problems
 from compiler.durations import parse_duration
@@ -105,20 +106,40 @@ def _references(cond: Cond) -> list[str]:
     return own + [ref for kid in cond.children for ref in _references(kid)]
 
 
+def _raw_references(raw: Any, path: tuple[Any, ...]) -> list[tuple[tuple[Any, ...], str]]:
+    """(path of the value, segment id) of every `segment:` in a condition as written."""
+    if not isinstance(raw, dict):
+        return []
+    own = [(path + ("segment",), raw["segment"])] if isinstance(raw.get("segment"), str) else []
+    kids = [(path + (k, i), c) for k in ("all", "any") for i, c in enumerate(raw.get(k) or [])]
+    kids += [(path + ("not",), raw["not"])] if "not" in raw else []
+    return own + [ref for p, c in kids for ref in _raw_references(c, p)]
+
+
 def _check_references(doc: LoadedDoc, segments: Segments, problems: Problems) -> None:
-    """Every `segment:` names a defined segment, with no cycle."""
-    index = {seg.id: i for i, seg in enumerate(segments.values())}
-    for seg in segments.values():
-        seen, todo = set(), list(_references(seg.where))
-        while todo:
-            ref = todo.pop()
+    """Every `segment:` names a defined segment (reported at the name, with a did-you-mean),
+    and no segment includes itself, directly or through others."""
+    for i, raw in enumerate(doc.data.get("segments", [])):
+        if segments.get(raw["id"]) is None:
+            continue
+        for path, ref in _raw_references(raw["where"], ("segments", i, "where")):
             if ref not in segments:
-                problems.add(doc.pos(("segments", index[seg.id], "where")), f'segment "{seg.id}" uses unknown segment "{ref}"')
-            elif ref == seg.id:
-                problems.add(doc.pos(("segments", index[seg.id], "where")), f'segment "{seg.id}" includes itself')
-            elif ref not in seen:
+                problems.add(doc.pos(path), f'segment "{raw["id"]}" uses unknown segment "{ref}"'
+                                            f'{did_you_mean(ref, list(segments))}')
+            elif raw["id"] == ref or raw["id"] in _reachable(segments, ref):
+                problems.add(doc.pos(path), f'segment "{raw["id"]}" includes itself (through "{ref}")')
+
+
+def _reachable(segments: Segments, start: str) -> set[str]:
+    """The segments `start` uses, directly or not (known ones only)."""
+    seen: set[str] = set()
+    todo = [start]
+    while todo:
+        for ref in _references(segments[todo.pop()].where):
+            if ref in segments and ref not in seen:
                 seen.add(ref)
-                todo.extend(_references(segments[ref].where))
+                todo.append(ref)
+    return seen
 
 
 def build_segments(doc: LoadedDoc, problems: Problems) -> Segments:

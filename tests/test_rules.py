@@ -243,7 +243,7 @@ async def test_rule_events_never_trigger_rules(store, sim, folder, hooks):
 @pytest.mark.parametrize("body, message", [
     ("  - id: a\n    when: {event: x}\n    then: [{enrol: no-such-journey}]\n", 'no journey "no-such-journey"'),
     ("  - id: a\n    when: {event: x}\n    then: [{notify: {to: sales, template: nope}}]\n", 'template "nope" is missing'),
-    ("  - id: a\n    when: {segment.entered: nope}\n    then: [{stage: x}]\n", 'no segment "nope"'),
+    ("  - id: a\n    when: {segment.entered: nope}\n    then: [{stage: x}]\n", 'segment.entered: unknown segment "nope"'),
     ("  - id: a\n    when: {event: x}\n    if: 'scor > 3'\n    then: [{stage: x}]\n", "scor"),
     ("  - id: a\n    when: {score.crossed: 5}\n    where: [{field: u, equals: 1}]\n    then: [{stage: x}]\n", "no event data"),
     ("  - id: a\n    when: {event: x, score.crossed: 5}\n    then: [{stage: x}]\n", "rules[0].when"),
