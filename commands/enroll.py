@@ -1,16 +1,20 @@
-"""`python cli.py enroll JOURNEY (--contact ID | --csv FILE | --segment ID)`: start runs of
-the deployed journey, with a progress bar for bulk work and a summary."""
+"""`python cli.py enroll JOURNEY (--contact CONTACT | --csv FILE | --segment ID)`: start runs of
+the deployed journey, with a progress bar for bulk work and a summary. A CONTACT (an id, an
+email or an external id, commands/contact_arg.py) that names nobody stops everything before
+any run starts; unknown rows of a CSV are counted in the summary."""
 
 from __future__ import annotations
 
 import argparse
+
+from commands.contact_arg import HELP
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("enroll", aliases=["enrol"], help="enrol contacts in a deployed journey")
     p.add_argument("journey")
     who = p.add_mutually_exclusive_group(required=True)
-    who.add_argument("--contact", type=int, action="append", metavar="ID", help="a contact id (repeatable)")
+    who.add_argument("--contact", action="append", metavar="CONTACT", help=f"a {HELP} (repeatable)")
     who.add_argument("--csv", metavar="FILE", help="CSV with a contact_id, external_id or email column")
     who.add_argument("--segment", metavar="ID", help="the members of a segment (marketing.segments)")
     p.add_argument("--concurrency", type=int, default=20, help="starts in flight at once (default 20)")
@@ -29,7 +33,9 @@ def _contacts(store, args: argparse.Namespace) -> tuple[list[int], list[str]]:  
         if members_of is None:
             raise DeployError(NO_SEGMENTS)
         return resolve_ids(store, list(members_of(store, args.segment)))
-    return resolve_ids(store, list(dict.fromkeys(args.contact)))
+    from commands.contact_arg import contact_id
+
+    return list(dict.fromkeys(contact_id(store, text) for text in args.contact)), []
 
 
 def run(args: argparse.Namespace) -> int:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from commands.contact_arg import HELP
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("scores", help="lead scores: rebuild from the event log, apply decay, show")
@@ -15,7 +17,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         ("show", "a contact's scores, temperatures and score history"),
     ):
         q = sub.add_parser(name, help=text, description=text)
-        q.add_argument("--contact", type=int, required=name == "show", metavar="ID", help="one contact (default: all)")
+        q.add_argument("--contact", required=name == "show", metavar="CONTACT",
+                       help=f"one contact: {HELP} (default: all)")
         q.add_argument("--scoring", default=None, metavar="FILE", help="default: journeys/scoring.yaml")
         q.add_argument("--db", help="database URL (default: NURTURE_DB_URL or ./.data/nurture.db)")
         q.set_defaults(func=run, action=name)
@@ -25,6 +28,7 @@ def run(args: argparse.Namespace) -> int:
     from datetime import datetime, timezone
     from pathlib import Path
 
+    from commands.contact_arg import contact_id
     from compiler.config_file import ConfigError
     from marketing.hooks import journeys_dir
     from marketing.scoring import decay, rebuild
@@ -34,14 +38,12 @@ def run(args: argparse.Namespace) -> int:
     try:
         model = load_scoring(Path(args.scoring) if args.scoring else journeys_dir() / FILE_NAME)
         with Store.open(args.db) as store:
-            ids = [args.contact] if args.contact is not None else store.contact_ids()
-            if args.contact is not None and store.get_contact(args.contact) is None:
-                raise StoreError(f"no contact with id {args.contact}")
+            ids = [contact_id(store, args.contact)] if args.contact is not None else store.contact_ids()
             if args.action == "show":
-                scores = store.get_scores(args.contact)
+                scores = store.get_scores(ids[0])
                 for level, points in scores.items():
                     print(f"{level:30} {points:6}  {model.temperature(level, points)}")
-                for h in store.score_history(args.contact):
+                for h in store.score_history(ids[0]):
                     print(f"  {h.at:%Y-%m-%d %H:%M}  {h.level:20} {h.delta:+5} = {h.value:5}  {h.reason}")
                 return 0
             now = datetime.now(timezone.utc)
@@ -49,6 +51,6 @@ def run(args: argparse.Namespace) -> int:
                           for cid in ids)
     except (ConfigError, StoreError) as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return 1
     print(f"{args.action}: {len(ids)} contact(s), {changed} with score changes")
     return 0
