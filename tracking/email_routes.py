@@ -119,7 +119,6 @@ async def unsubscribe(request: Request) -> Response:
         return pages.bad_link(default_words(ctx))
     fields, contact_id = verified
     channel, purpose = fields["channel"], fields["purpose"]
-    t = await words_for(ctx, contact_id)  # before the withdrawal: an erased contact reads the default
     one_click = await _is_one_click(request)
     try:
         changed = await ctx.run(_withdraw, ctx, contact_id, channel, purpose, client_meta(request),
@@ -132,6 +131,7 @@ async def unsubscribe(request: Request) -> Response:
         await ctx.consent_changed(contact_id)
     if one_click:
         return PlainTextResponse("Unsubscribed.", headers={"Cache-Control": "no-store"})
+    t = await words_for(ctx, contact_id)
     return pages.unsubscribed(t, t.what(channel, purpose))
 
 
