@@ -25,7 +25,7 @@ from temporalio.service import RPCError
 
 from compiler.compile import compile_file
 from compiler.ir import Journey
-from devstack.ports import free_port
+from devstack.ports import free_port, held
 from devstack.smtp_sink import Delivery, SmtpSink
 from devstack.temporal_server import TemporalDevServer
 from store import Store
@@ -61,11 +61,15 @@ def compile_text(folder: Path, journey_id: str, yaml_text: str, templates: Itera
     return result.journey
 
 
-def two_emails(folder: Path, pause: str = "1s") -> Journey:
-    """first (email) -> pause (wait) -> second (email): the reliability suite's journey."""
+def two_emails(folder: Path, pause: str = "1s", until: str | None = None) -> Journey:
+    """first (email) -> pause -> second (email): the reliability suite's journey. The pause is a
+    `wait` of `pause`; with `until`, a `wait_for` that event (or `pause` at most), so a test
+    that must act while every run waits ends the wait itself instead of racing a timer."""
+    wait = (f"{{id: pause, type: wait_for, events: [{{event: {until}}}], timeout: {pause}}}" if until
+            else f"{{id: pause, type: wait, duration: {pause}}}")
     text = (f"journey: two-emails\ntitle: Two emails\nentry: {{manual: true}}\npolicy:\n  consent: {{email: marketing}}\n"
             f"steps:\n  - {{id: first, type: send_email, template: first}}\n"
-            f"  - {{id: pause, type: wait, duration: {pause}}}\n  - {{id: second, type: send_email, template: second}}\n")
+            f"  - {wait}\n  - {{id: second, type: send_email, template: second}}\n")
     return compile_text(folder, "two-emails", text, ["first", "second"])
 
 
@@ -236,10 +240,16 @@ class Rig:
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.db_url = self.db_url or f"sqlite:///{self.workdir / 'nurture.db'}"
         self.store = Store.open(self.db_url)
-        self.sink = SmtpSink(port=free_port()).start()
-        self.server = TemporalDevServer(port=free_port(), db_file=self.workdir / "temporal.db",
-                                        log_file=self.workdir / "temporal.log").start()
-        self.client = await self.server.connect()
+        self.sink = SmtpSink().start()  # port 0: the sink binds the port the kernel picks, no window
+        try:
+            # a port the server binds only once its process runs: reserved by free_port until then
+            self.server = TemporalDevServer(port=free_port(), db_file=self.workdir / "temporal.db",
+                                            log_file=self.workdir / "temporal.log").start()
+            self.client = await self.server.connect()
+        except BaseException:
+            self.sink.stop()
+            self.store.close()
+            raise
         return self
 
     async def __aexit__(self, *exc: Any) -> None:
@@ -270,13 +280,15 @@ class Rig:
         self.earlier += self.sink.deliveries
         port = self.sink.port
         self.sink.stop()
-        await asyncio.sleep(down_s)
+        with held(port):  # refused while down, and no other socket takes the port meanwhile
+            await asyncio.sleep(down_s)
         self.sink = SmtpSink(port=port).start()
 
     async def restart_server(self, down_s: float = 0.0) -> None:
         """Stop the dev server and start it again on the same port and database file."""
         await asyncio.to_thread(self.server.stop)
-        await asyncio.sleep(down_s)
+        with held(self.server.port):
+            await asyncio.sleep(down_s)
         await asyncio.to_thread(self.server.start)
 
     def workflow_ids(self, journey: Journey, ids: list[int]) -> list[str]:
