@@ -15,7 +15,7 @@ import pytest
 
 from bench.harness import Rig, delivery_problems, enrol_all, make_contacts, sent_message_ids, two_emails, wait_all
 from engine import consent
-from engine.events import profile_changed
+from engine.events import profile_changed, publish
 from tests.tracking_helpers import http, make_app
 from workflows.run_types import RunResult
 
@@ -92,8 +92,11 @@ def unsubscribe_path(rig: Rig, address: str) -> str:
     return re.search(r"<https?://[^/>]+(/u/[^>]+)>", str(mail["List-Unsubscribe"])).group(1)
 
 
+GO = "test.go"  # ends the runs' wait: the test withdraws consent first, however long that takes
+
+
 async def test_consent_withdrawn_while_waiting_stops_every_later_send(rig: Rig) -> None:
-    journey = two_emails(rig.workdir / "journeys", pause="10s")
+    journey = two_emails(rig.workdir / "journeys", pause="1h", until=GO)
     withdrawn = make_contacts(rig.store, 50, "gone")
     kept = make_contacts(rig.store, 10, "kept")
     rig.start_worker()
@@ -109,6 +112,9 @@ async def test_consent_withdrawn_while_waiting_stops_every_later_send(rig: Rig) 
             else:  # half through the engine, as the preference page and the CLI do
                 consent.withdraw(rig.store, cid, "email", "marketing", source="reliability test")
                 await profile_changed(rig.client, rig.store, cid, "consent")
+    assert len(rig.deliveries) == 60, "every run still waits: no second email yet"
+    for cid in withdrawn + kept:
+        await publish(rig.client, rig.store, cid, GO)
     results = await wait_all(rig.client, workflow_ids, timeout=60)
     second = [{e["step"]: (e["outcome"], e.get("reason")) for e in r.trail}["second"] for r in results]
     assert second[:50] == [("skipped", "no_consent")] * 50
