@@ -143,6 +143,20 @@ async def test_scoring_and_decay_count_from_the_events_own_time(store, sim, hook
     assert [r.at for r in store.score_history(cid)[1:]] == [at + timedelta(days=30), at + timedelta(days=60)]
 
 
+async def test_history_imported_after_newer_activity_is_set_right_by_a_rebuild(store, sim, hooks):
+    """Live scoring adds an older event's points without the decay that followed it (documented);
+    `cli.py scores rebuild` replays the log in time order and gets what live scoring would have."""
+    model, _stages = load_models()
+    install_hooks(model, None)
+    cid = store.create_contact(email="returning@example.com")
+    pricing = {"url": "https://x.test/pricing"}
+    await publish(sim.env.client, store, cid, "page.visited", data=pricing)
+    await publish(sim.env.client, store, cid, "page.visited", data=pricing, at=ago(timedelta(days=75)))
+    assert store.get_scores(cid)["global"] == 20
+    scoring.rebuild(store, model, cid)
+    assert store.get_scores(cid)["global"] == 12  # 10 halved twice (to 2) before today's 10
+
+
 # ---------------------------------------------------------------- the CLI
 
 
