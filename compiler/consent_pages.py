@@ -107,8 +107,8 @@ class LocalePages:
 
 @dataclass(frozen=True)
 class Localized:
-    """The words of the pages for one locale. `labels`/`purposes` already fall back to the
-    model's declared (default-language) ones."""
+    """The words of the pages for one locale; channels and purposes this locale does not
+    translate fall back to the model's declared (default-language) labels and wording."""
 
     lang: str
     pages: LocalePages
@@ -116,7 +116,7 @@ class Localized:
     purpose_texts: Mapping[str, tuple[str, str]]
 
     def text(self, key: str, **values: Any) -> str:
-        return self.pages.texts[key].format(**values) if values else self.pages.texts[key].format()
+        return self.pages.texts[key].format(**values)
 
     def channel(self, name: str) -> str:
         return self.pages.channels.get(name) or self.channel_labels.get(name, name)
