@@ -130,14 +130,18 @@ def _check_event_name(u: Unit, path: tuple[Any, ...], event: str) -> None:
         u.at(path, f'unknown event "{event}"{did_you_mean(event, BUILTIN_EVENTS)}; known: {", ".join(BUILTIN_EVENTS)}')
 
 
-def check_conditions(u: Unit) -> None:
+def _conditions(u: Unit) -> Iterator[tuple[tuple[Any, ...], str]]:
+    """(path, source) of the goal and every branch case's `when`."""
     where: list[tuple[tuple[Any, ...], Any]] = [(("goal",), u.data.get("goal"))]
     for i, d in u.raw:
         where += [(("steps", i, "cases", j, "when"), c.get("when")) for j, c in _items(d, "cases")]
-    for path, source in where:
-        if isinstance(source, str):
-            for err in conditions.check(source):
-                u.problems.add(u.doc.pos_in(path, err.col), err.message)
+    return ((path, source) for path, source in where if isinstance(source, str))
+
+
+def check_conditions(u: Unit) -> None:
+    for path, source in _conditions(u):
+        for err in conditions.check(source):
+            u.problems.add(u.doc.pos_in(path, err.col), err.message)
 
 
 def check_splits(u: Unit) -> None:
@@ -170,15 +174,19 @@ def check_consent(u: Unit) -> None:
 
 
 def check_references(u: Unit) -> None:
-    """The entry segment, the stages `set` steps move to, the consent purposes (covering the
-    channel they are for) and the teams notify steps write to exist in their files."""
+    """The entry segment, the stages `set` steps move to and conditions compare with, the consent
+    purposes (covering the channel they are for) and the teams notify steps write to exist in
+    their files."""
     folder = u.path.parent
 
-    def ref(path: tuple[Any, ...], kind: str, name: str, channel: str | None = None) -> None:
+    def ref(path: tuple[Any, ...], kind: str, name: str, channel: str | None = None, offset: int | None = None) -> None:
         message = references.problem(kind, name, folder, channel)
         if message:
-            u.at(path, message)
+            u.problems.add(u.doc.pos(path) if offset is None else u.doc.pos_in(path, offset), message)
 
+    for path, source in _conditions(u):
+        for offset, name in references.stage_literals(source):
+            ref(path, "stage", name, offset=offset)
     entry = u.data.get("entry")
     if isinstance(entry, dict) and isinstance(entry.get("segment"), str):
         ref(("entry", "segment"), "segment", entry["segment"])

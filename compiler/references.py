@@ -5,7 +5,7 @@ did-you-mean.
 | kind | used by | defined in |
 | --- | --- | --- |
 | segment | journey `entry.segment` | segments.yaml (`segment:` inside it: marketing/segments.py, with cycles) |
-| stage | journey `set: {stage}`; segments `stage:`; rules `stage:` | stages.yaml |
+| stage | journey `set: {stage}` and `stage == "x"` / `stage in [...]` in `goal` and `when`; segments `stage:`; rules `stage:` and `if:` | stages.yaml |
 | purpose | journey `policy.consent.<channel>`, a step's `purpose` (must cover the step's channel) | consent.yaml |
 | team | journey `notify: {to}` and rules `notify: {to}` when not an address | teams.yaml |
 | level | segments `score` + `level:` | global, stage:<stage>, and the levels named in scoring.yaml |
@@ -124,6 +124,32 @@ def problem(kind: str, name: str, folder: Path, channel: str | None = None) -> s
     return None
 
 
+def stage_literals(source: str) -> list[tuple[int, str]]:
+    """(0-based offset, text) of each string a condition compares `stage` with: `stage == "mql"`,
+    `"sql" != stage`, `stage in ["lead", "mql"]`. A condition that does not parse has none
+    (conditions.check reports it)."""
+    import ast
+
+    from compiler.conditions import _offset
+
+    try:
+        tree = ast.parse(source, mode="eval")
+    except (SyntaxError, MemoryError, RecursionError):
+        return []
+    out: list[tuple[int, str]] = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Compare):
+            continue
+        operands = [node.left, *node.comparators]
+        for a, b in zip(operands, operands[1:]):
+            for name, other in ((a, b), (b, a)):
+                if isinstance(name, ast.Name) and name.id == "stage":
+                    values = other.elts if isinstance(other, (ast.List, ast.Tuple)) else [other]
+                    out += [(_offset(source, v.lineno, v.col_offset), v.value) for v in values
+                            if isinstance(v, ast.Constant) and isinstance(v.value, str)]
+    return out
+
+
 def is_team(to: str) -> bool:
     """A notify `to:` names a team unless it is an address."""
     return "@" not in to
@@ -131,7 +157,7 @@ def is_team(to: str) -> bool:
 
 # ---------------------------------------------------------------- references in config files
 
-Ref = tuple[tuple[Any, ...], str, str]  # (path in the file, kind, name)
+Ref = tuple[tuple[Any, ...], str, str, int | None]  # (path in the file, kind, name, offset in a condition)
 
 
 def _walk_conditions(cond: Any, path: tuple[Any, ...]) -> Iterator[Ref]:
@@ -140,9 +166,9 @@ def _walk_conditions(cond: Any, path: tuple[Any, ...]) -> Iterator[Ref]:
     stage = cond.get("stage")
     for j, name in enumerate(stage if isinstance(stage, list) else [stage]):
         if isinstance(name, str):
-            yield (path + ("stage", j) if isinstance(stage, list) else path + ("stage",)), "stage", name
+            yield (path + ("stage", j) if isinstance(stage, list) else path + ("stage",)), "stage", name, None
     if "score" in cond and isinstance(cond.get("level"), str):
-        yield path + ("level",), "level", cond["level"]
+        yield path + ("level",), "level", cond["level"], None
     for key in ("all", "any"):
         for j, kid in enumerate(cond.get(key) or []):
             yield from _walk_conditions(kid, path + (key, j))
@@ -156,13 +182,16 @@ def segments_refs(data: Any) -> Iterator[Ref]:
 
 def rules_refs(data: Any) -> Iterator[Ref]:
     for i, rule in enumerate(data.get("rules") or []):
+        if isinstance(rule.get("if"), str):
+            for offset, name in stage_literals(rule["if"]):
+                yield ("rules", i, "if"), "stage", name, offset
         for j, action in enumerate(rule.get("then") or []):
             path = ("rules", i, "then", j)
             if isinstance(action.get("stage"), str):
-                yield path + ("stage",), "stage", action["stage"]
+                yield path + ("stage",), "stage", action["stage"], None
             to = (action.get("notify") or {}).get("to")
             if isinstance(to, str) and is_team(to):
-                yield path + ("notify", "to"), "team", to
+                yield path + ("notify", "to"), "team", to, None
 
 
 CONFIG_REFS: dict[str, tuple[str, Callable[[Any], Iterator[Ref]]]] = {
@@ -180,8 +209,8 @@ def check_config_references(path: Path) -> list[Diagnostic]:
     doc: LoadedDoc | None = load_doc(path, schema, problems)
     if doc is None:
         return []  # the file's own validator reports why
-    for where, kind, name in refs(doc.data):
+    for where, kind, name, offset in refs(doc.data):
         message = problem(kind, name, path.parent)
         if message:
-            problems.add(doc.pos(where), message)
+            problems.add(doc.pos(where) if offset is None else doc.pos_in(where, offset), message)
     return problems.sorted()

@@ -119,3 +119,12 @@ def test_a_folder_without_the_file_uses_the_runtime_default(tmp_path: Path, monk
     monkeypatch.setenv("NURTURE_JOURNEYS_DIR", str(tmp_path / "empty"))
     assert [d.message for d in compile_file(path).errors][0] == (
         f'unknown segment "asleep-90d": there is no segments.yaml to define it (looked for {tmp_path}/empty/segments.yaml)')
+
+
+def test_stages_compared_in_conditions_are_checked_at_the_string(journeys: Path) -> None:
+    edit(journeys / "trial-to-paid.yaml", """goal: 'stage == "customer"'""", """goal: 'stage in ["lead", "custmer"]'""")
+    edit(journeys / "rules.yaml", """if: 'stage not in ["customer",""", """if: '"costumer" != stage and stage not in ["customer",""")
+    assert [(d.line, d.col, d.message.split(";")[0]) for d in compile_file(journeys / "trial-to-paid.yaml").errors] == [
+        (5, 26, 'unknown stage "custmer" (did you mean "customer"?)')]
+    assert [(d.line, d.col, d.message.split(";")[0]) for d in config_validator("rules.yaml")(journeys / "rules.yaml")] == [
+        (16, 10, 'unknown stage "costumer" (did you mean "customer"?)')]
