@@ -1,5 +1,7 @@
 """Naming a contact from outside: `{"id": N}`, `{"external_id": ".."}` or `{"email": ".."}`
-(the events API), or one word on the command line (an id, an email or an external id)."""
+(the events API), or one word on the command line (an id, an email or an external id;
+commands/contact_arg.py). An external id is the contact's current one or any earlier one
+kept as an alias (store.find_contact looks in both)."""
 
 from __future__ import annotations
 
