@@ -15,6 +15,7 @@ from marketing.report_format import STEP_COLUMNS, cell, pct
 from marketing.report_graph import graph_svg
 from marketing.report_style import CSS
 
+PRINT_WIDTH = 900  # a graph wider than this prints on a landscape page
 STATUS_CLASS = {"met": "met", "not met": "not-met", "no data yet": "no-data"}
 STEP_HEADERS = [{"clicked_bot": "bot clicks", "unsubscribed": "unsub.", "click_to_open": "click to open"}.get(k, k.replace("_", " "))
                 for k in STEP_COLUMNS]
@@ -155,7 +156,9 @@ def journey_section(journey: ir.Journey, report: dict[str, Any]) -> str:
             escape(graph.entry_label(journey.entry))]
     if report.get("goal"):
         meta.append(f"goal <code>{escape(report['goal'])}</code>")
-    parts = [f'<section class="journey" id="{escape(anchor(report["journey"]))}">',
+    svg = graph_svg(journey, report)
+    wide = float(svg.split('viewBox="0 0 ', 1)[1].split(" ", 1)[0]) > PRINT_WIDTH
+    parts = [f'<section class="journey{" wide" if wide else ""}" id="{escape(anchor(report["journey"]))}">',
              f"<h2>{escape(report['title'])}</h2><p class=\"meta\">{' · '.join(meta)}</p>"]
     if t["entered"] or t["sent"]:
         parts += [_kpis(t, report), _objectives(report), funnel(t)]
@@ -163,7 +166,7 @@ def journey_section(journey: ir.Journey, report: dict[str, Any]) -> str:
         since = f" since {report['since']}" if report["since"] else ""
         parts += [f'<p class="empty">No runs yet{escape(since)}: nothing in the store for this journey. '
                   "Its figures and objectives fill in as contacts enter.</p>", _objectives(report)]
-    parts += [f'<h3>Journey</h3><figure class="graph">{graph_svg(journey, report)}{_legend()}</figure>',
+    parts += [f'<h3>Journey</h3><figure class="graph">{svg}{_legend()}</figure>',
               _steps(report), _extras(report), '<p class="back"><a href="#summary">Back to the summary</a></p></section>']
     return "".join(parts)
 

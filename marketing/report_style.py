@@ -50,13 +50,22 @@ figcaption{color:var(--muted);font-size:13px;margin-top:8px}
 .back{font-size:13px;margin-top:16px}
 @media print{
 @page{margin:14mm}
+@page wide{size:landscape}
+.wide{page:wide}
 body{font-size:10pt}
 main{max-width:none;padding:0}
 .journey{break-before:page;border-top:none;margin-top:0;padding-top:0}
 table,figure,.kpis,h3{break-inside:avoid}
 h3{break-after:avoid}
-.graph{border:none;padding:0}
+.graph{border:none;padding:0;break-before:page}
+.graph svg{max-height:225mm}
 .back{display:none}
+.scroll{overflow:visible}
+.summary,.steps{font-size:8pt}
+.summary th,.summary td,.steps th,.steps td{padding:3px 4px;font-size:8pt}
+.summary td:first-child{min-width:7em}
+.pill{font-size:8pt;padding:0 4px;white-space:normal}
+.steps td:first-child,.steps td small{white-space:normal}
 a{color:inherit;text-decoration:none}
 *{-webkit-print-color-adjust:exact;print-color-adjust:exact}
 }

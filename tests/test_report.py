@@ -197,9 +197,11 @@ def test_page_summary_first_and_a_section_per_journey(sqlite_store):
     ids = parsed.ids()
     assert ids.index("summary") < min(ids.index(f"journey-{n}") for n in names)
     assert [h for h in parsed.hrefs() if h != "#summary"] == [f"#journey-{n}" for n in names]
-    summary = page[page.index('id="summary"'):page.index('class="journey"')]
+    summary = page[page.index('id="summary"'):page.index('<section class="journey')]
     for n in names:
-        assert f'href="#journey-{n}"' in summary and f'<section class="journey" id="journey-{n}">' in page
+        assert f'href="#journey-{n}"' in summary and re.search(f'<section class="journey[^"]*" id="journey-{n}">', page)
+    assert '<section class="journey wide" id="journey-cube-nurture">' in page  # prints on a landscape page
+    assert '<section class="journey" id="journey-trial-to-paid">' in page
     assert page.count('href="#summary"') == len(names)  # a way back from every section
     rows = [r for r in parsed.rows if "trial-to-paid" in r and "Trial to paid" in r]
     assert len(rows) == 1
