@@ -12,13 +12,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("apply", help="deploy journeys (versions, search attributes, schedules)",
                               description="Show the plan, then deploy it. Idempotent: a second run says `no changes`.")
     add_deploy_args(p)
-    p.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
+    p.add_argument("--yes", "-y", action="store_true",
+                   help="do not ask for confirmation (needed without a terminal, e.g. in CI)")
     p.set_defaults(func=run)
 
 
 def confirm(prompt: str) -> bool:
+    """Ask on a terminal; without one (CI, a pipe) refuse, like terraform without -auto-approve."""
     if not sys.stdin.isatty():
-        print(f"{prompt} refused: not a terminal (use --yes)", file=sys.stderr)
+        print("error: nothing applied: no terminal to confirm on; "
+              "to apply without asking (CI), run `python cli.py apply --yes`", file=sys.stderr)
         return False
     return input(f"{prompt} [y/N] ").strip().lower() in ("y", "yes")
 
