@@ -102,7 +102,7 @@ def node_texts(journey: ir.Journey, notes: dict[str, list[str]] | None = None) -
     return out
 
 
-def _size(texts: list[Text]) -> tuple[float, float]:
+def box_size(texts: list[Text]) -> tuple[float, float]:
     return (max(t.width for t in texts) + 2 * PAD_X + 2, sum(t.height for t in texts) + 2 * PAD_Y)
 
 
@@ -121,8 +121,8 @@ def draw(journey: ir.Journey, notes: dict[str, list[str]] | None = None, *, widt
     texts = node_texts(journey, notes)
     edges = graph.edges(journey)
     labels = {i: text(e.label, LABEL, color="#3b3b3b", width=LABEL_TEXT_W) for i, e in enumerate(edges) if e.label}
-    sizes = {n: _size(ts) for n, ts in texts.items()}
-    laid = fit(sizes, [EdgeIn(e.src, e.dst, _size([labels[i]]) if i in labels else None)
+    sizes = {n: box_size(ts) for n, ts in texts.items()}
+    laid = fit(sizes, [EdgeIn(e.src, e.dst, box_size([labels[i]]) if i in labels else None)
                        for i, e in enumerate(edges)], width)
     return _svg(journey, laid, texts, labels, standalone)
 

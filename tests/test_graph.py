@@ -1,4 +1,5 @@
-"""Pictures of journeys: Mermaid, DOT, SVG (or a clear error without Graphviz)."""
+"""Pictures of journeys: Mermaid, DOT, SVG (or a clear error without Graphviz), and the
+Graphviz-free drawing the report page uses (compiler.graph_layout, compiler.graph_svg)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ import pytest
 import cli
 from compiler.compile import compile_file
 from compiler.graph import edges, format_duration, to_dot, to_mermaid
+from compiler.graph_layout import Box, EdgeIn, fit, layout
+from compiler.graph_svg import LABEL, LABEL_TEXT_W, box_size, draw, node_texts, text, text_width, wrap
 
 ROOT = Path(__file__).resolve().parent.parent
 JOURNEY = """journey: small
@@ -132,3 +135,103 @@ def test_svg(small: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsy
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))  # no Graphviz here
     assert cli.main(["graph", str(small), "--format", "svg", "-o", str(out)]) == 1
     assert "SVG needs Graphviz's `dot` on PATH" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- the drawing the report uses (no Graphviz)
+
+
+def demo_journeys() -> list:
+    found = [compile_file(p).journey for p in sorted((ROOT / "journeys").glob("*.yaml"))]
+    return [j for j in found if j is not None]
+
+
+def laid_out(journey, vertical: bool):
+    texts = node_texts(journey)
+    edges_ = edges(journey)
+    labels = {i: text(e.label, LABEL, width=LABEL_TEXT_W) for i, e in enumerate(edges_) if e.label}
+    sizes = {n: box_size(ts) for n, ts in texts.items()}
+    ins = [EdgeIn(e.src, e.dst, box_size([labels[i]]) if i in labels else None) for i, e in enumerate(edges_)]
+    return layout(sizes, ins, vertical=vertical)
+
+
+def overlap(a: Box, b: Box, slack: float = 0.5) -> bool:
+    return a.x + slack < b.x + b.w and b.x + slack < a.x + a.w and a.y + slack < b.y + b.h and b.y + slack < a.y + a.h
+
+
+@pytest.mark.parametrize("vertical", [True, False], ids=["top-down", "left-right"])
+def test_layout_boxes_labels_and_lines_never_collide(vertical: bool) -> None:
+    """Every demo journey, both ways: no two boxes or labels overlap, all inside the drawing, and a
+    line only passes through its own ends and its own label (each piece of a line stays inside the
+    rectangle of its two points, so checking those rectangles is enough)."""
+    for journey in demo_journeys():
+        laid = laid_out(journey, vertical)
+        boxes = [(("node", n), b) for n, b in laid.nodes.items()]
+        boxes += [(("label", i), e.label) for i, e in enumerate(laid.edges) if e.label]
+        for k, (a_id, a) in enumerate(boxes):
+            assert 0 <= a.x and a.x + a.w <= laid.width and 0 <= a.y and a.y + a.h <= laid.height, (journey.id, a_id)
+            for b_id, b in boxes[:k]:
+                assert not overlap(a, b), (journey.id, a_id, b_id)
+        for i, e in enumerate(laid.edges):
+            own = {("node", e.src), ("node", e.dst), ("label", i)}
+            for (x1, y1), (x2, y2) in zip(e.points, e.points[1:]):
+                piece = Box(min(x1, x2), min(y1, y2), abs(x2 - x1), abs(y2 - y1))
+                hit = [b_id for b_id, b in boxes if b_id not in own and overlap(piece, b, slack=0.01)]
+                assert not hit, (journey.id, e.src, e.dst, hit)
+
+
+def test_edges_run_from_their_source_box_to_their_target_box() -> None:
+    def on_border(p: tuple[float, float], b: Box) -> bool:
+        x, y = p
+        inside = b.x - 0.5 <= x <= b.x + b.w + 0.5 and b.y - 0.5 <= y <= b.y + b.h + 0.5
+        return inside and min(abs(x - b.x), abs(x - b.x - b.w), abs(y - b.y), abs(y - b.y - b.h)) < 0.5
+
+    for journey in demo_journeys():
+        for vertical in (True, False):
+            laid = laid_out(journey, vertical)
+            for e in laid.edges:
+                assert on_border(e.points[0], laid.nodes[e.src]) and on_border(e.points[-1], laid.nodes[e.dst]), (journey.id, e)
+
+
+def test_a_wide_journey_is_drawn_left_to_right_when_that_is_narrower() -> None:
+    by_id = {j.id: j for j in demo_journeys()}
+    cube, trial = by_id["cube-nurture"], by_id["trial-to-paid"]
+    down, across = laid_out(cube, True), laid_out(cube, False)
+    assert across.width < down.width and down.width > 1000
+    sizes = {n: box_size(ts) for n, ts in node_texts(cube).items()}
+    assert fit(sizes, [EdgeIn(e.src, e.dst, (60, 20) if e.label else None) for e in edges(cube)], 1000).vertical is False
+    svg = draw(trial, width=1000)
+    assert svg.startswith("<svg viewBox=") and laid_out(trial, True).width <= 1000  # fits: top to bottom
+    assert 'xmlns="http://www.w3.org/2000/svg"' in draw(trial, standalone=True)
+
+
+def test_loops_are_dashed_and_point_back(small: Path) -> None:
+    journey = compile_file(small).journey
+    assert journey is not None
+    laid = laid_out(journey, True)
+    (loop,) = [e for e in laid.edges if e.back]
+    assert (loop.src, loop.dst) == ("ab", "remind") and loop.label is not None
+    assert loop.points[-1][1] > laid.nodes["remind"].y  # it comes back up into remind from below
+    assert 'stroke-dasharray="5 3"' in draw(journey)
+
+
+def test_wrap_keeps_every_character_and_the_width() -> None:
+    for value in ('attributes.brand_knowledge == "high" and attributes.affinity == "high"',
+                  "x" * 90, "stage in [\"sql\", \"opportunity\"]", "short", ""):
+        lines = wrap(value, 150, 11)
+        assert "".join(lines) == value
+        assert all(text_width(line.rstrip(), 11) <= 150 or len(line) == 1 for line in lines)
+    assert wrap("attributes.brand_knowledge == 1", 150, 11)[0] == "attributes."  # a long word breaks after a dot
+
+
+def test_every_label_of_every_demo_journey_is_whole_in_its_svg() -> None:
+    """Never cut: each string is one <text> whose lines (tspans) join back to the whole."""
+    from xml.etree import ElementTree
+
+    from compiler.graph import entry_label, step_detail
+
+    for journey in demo_journeys():
+        svg = ElementTree.fromstring(draw(journey, {"__entry__": ["entered 12"]}, standalone=True))
+        texts = {"".join(t.itertext()) for t in svg.iter("{http://www.w3.org/2000/svg}text")}
+        wanted = {e.label for e in edges(journey) if e.label} | {s.id for s in journey.steps} | {entry_label(journey.entry)}
+        wanted |= {s.type + (f" · {step_detail(s)}" if step_detail(s) else "") for s in journey.steps}
+        assert wanted | {"entered 12"} <= texts, (journey.id, wanted - texts)
