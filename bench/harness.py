@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Iterable
 
+from sqlalchemy import create_engine, select
 from temporalio.client import Client, WorkflowFailureError
 from temporalio.service import RPCError
 
@@ -28,7 +29,7 @@ from compiler.ir import Journey
 from devstack.ports import free_port, held
 from devstack.smtp_sink import Delivery, SmtpSink
 from devstack.temporal_server import TemporalDevServer
-from store import Store
+from store import Store, schema
 from workflows.run_types import RunResult, workflow_id_for
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -293,3 +294,13 @@ class Rig:
 
     def workflow_ids(self, journey: Journey, ids: list[int]) -> list[str]:
         return [workflow_id_for(journey.id, cid) for cid in ids]
+
+    def enrolled_workflow_ids(self) -> set[str]:
+        """Every run the product started on this rig, from the store's enrolments (read directly:
+        unlike the server's workflow list, it is complete as soon as the enrolment returned)."""
+        engine = create_engine(self.db_url or "")
+        try:
+            with engine.connect() as conn:
+                return set(conn.execute(select(schema.enrolments.c.workflow_id)).scalars())
+        finally:
+            engine.dispose()

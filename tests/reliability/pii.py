@@ -7,6 +7,7 @@ import base64
 import binascii
 import json
 import re
+from collections.abc import Iterable
 from typing import Any
 
 from temporalio.client import Client
@@ -43,13 +44,21 @@ def personal_data(history_json: str, names: tuple[str, ...] = (), phones: tuple[
     return sorted(set(found))
 
 
-async def scan_server(client: Client, names: tuple[str, ...], phones: tuple[str, ...]) -> tuple[int, list[str]]:
-    """(histories scanned, problems) over every workflow the server knows."""
-    scanned, problems = 0, []
+async def scan_server(client: Client, names: tuple[str, ...], phones: tuple[str, ...],
+                      workflow_ids: Iterable[str] = ()) -> tuple[int, list[str]]:
+    """(histories scanned, problems) over every workflow the server lists and every one of
+    `workflow_ids`: the list comes from the visibility store, which is eventually consistent (a
+    run it has not indexed yet is missing from it); a history read by id is not."""
+    runs: dict[tuple[str, str | None], None] = {}
     async for wf in client.list_workflows():
-        history = await client.get_workflow_handle(wf.id, run_id=wf.run_id).fetch_history()
+        runs[(wf.id, wf.run_id)] = None
+    listed = {workflow_id for workflow_id, _ in runs}
+    runs.update(((w, None), None) for w in sorted(set(workflow_ids) - listed))
+    scanned, problems = 0, []
+    for workflow_id, run_id in runs:
+        history = await client.get_workflow_handle(workflow_id, run_id=run_id).fetch_history()
         found = personal_data(history.to_json(), names, phones)
         scanned += 1
         if found:
-            problems.append(f"{wf.id}: {found[:5]}")
+            problems.append(f"{workflow_id}: {found[:5]}")
     return scanned, problems
