@@ -272,8 +272,12 @@ async def test_cli_enroll_from_csv_reports_started_and_unknown(stack, tmp_path):
                              task_queue=stack.config.task_queue)
     assert (again.started, dict(again.refused)) == (0, {"reentry_never": 2})
     assert all(stack.store.last_enrolment("deploy-csv", cid) is not None for cid in ids)  # recorded by the CLI
-    runs = [wf async for wf in stack.client.list_workflows('Journey="deploy-csv"')]
-    assert len(runs) == 2  # started on the worker's task queue (NURTURE_TASK_QUEUE)
+    async def listed():  # visibility is eventually consistent: both runs show up a little later
+        runs = [wf async for wf in stack.client.list_workflows('Journey="deploy-csv"')]
+        return runs if len(runs) == 2 else None
+
+    runs = await eventually(listed)
+    assert runs and len(runs) == 2  # started on the worker's task queue (NURTURE_TASK_QUEUE)
     for wf in runs:
         await at_step(stack.client.get_workflow_handle(wf.id), "pause")
 
