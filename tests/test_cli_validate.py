@@ -112,3 +112,14 @@ def test_a_config_rule_with_two_exclusive_keys_points_at_the_second_key(tmp_path
     line = bad.splitlines().index("    event: page.visited") + 1
     assert cli.main(["validate", str(tmp_path / "stages.yaml")]) == 1
     assert capsys.readouterr().out == f'{tmp_path}/stages.yaml:{line}:5: rules[0]: "event" cannot go with "score"\n'
+
+
+def test_the_shipped_folder_validates_with_its_cross_file_references(capsys: pytest.CaptureFixture[str]) -> None:
+    """journeys/ as shipped: every journey's segments, stages, purposes and teams are defined
+    (cube-nurture's entry segment active-prospects was not), and so are the config files'."""
+    assert cli.main(["validate", "--format", "json", str(ROOT / "journeys")]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["errors"] == []
+    assert "cube-nurture" in [j["id"] for j in report["journeys"]]
+    names = {Path(f).name for f in report["config_files"]}
+    assert {"segments.yaml", "rules.yaml", "teams.yaml", "stages.yaml", "consent.yaml"} <= names
