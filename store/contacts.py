@@ -160,14 +160,14 @@ class ContactsMixin(StoreBase):
 
     def update_contact(self, contact_id: int, **fields: Any) -> None:
         """Replace the given profile fields (email, phone, names, locale, timezone, attributes...).
-        A new external id keeps the one it replaces as an alias."""
+        A new (or cleared) external id keeps the one it replaces as an alias."""
         values = _clean_fields(fields)
         if not values:
             return
         try:
             with self._write() as conn:
                 self._require_contact(conn, contact_id)
-                if values.get("external_id") is not None:
+                if "external_id" in values:
                     self._replace_external_id(conn, contact_id, values["external_id"], "update")
                 conn.execute(update(schema.contacts).where(c.id == contact_id).values(**values, updated_at=utcnow()))
         except IntegrityError:
@@ -276,11 +276,12 @@ class ContactsMixin(StoreBase):
         if owners:
             raise StoreError(f"external id {external_id!r} is already used by another contact")
 
-    def _replace_external_id(self, conn: Connection, contact_id: int, new: str, source: str) -> None:
+    def _replace_external_id(self, conn: Connection, contact_id: int, new: str | None, source: str) -> None:
         """Before the contact's external id becomes `new`: keep the old one as an alias."""
         self._refuse_alias_of_other(conn, new, contact_id)
         old = conn.execute(select(c.external_id).where(c.id == contact_id)).scalar_one()
-        conn.execute(delete(schema.contact_aliases).where(al.contact_id == contact_id, al.external_id == new))
+        if new is not None:
+            conn.execute(delete(schema.contact_aliases).where(al.contact_id == contact_id, al.external_id == new))
         if old is not None and old != new:
             insert_aliases(conn, [(contact_id, old)], source)
 

@@ -140,6 +140,8 @@ def test_an_earlier_external_id_stays_an_alias_everywhere(store: Store) -> None:
     store.update_contact(cid, external_id="crm-101")  # back to an alias: it becomes current again
     assert sorted(a["external_id"] for a in store.contact_aliases(cid)) == ["crm-099", "crm-103"]
     assert store.external_id_owners() == {"crm-099": cid, "crm-103": cid}
+    store.update_contact(cid, external_id=None)  # cleared: still an alias
+    assert store.get_contact(cid).external_id is None and store.find_contact(external_id="crm-101").id == cid
 
 
 @pytest.mark.parametrize("bad", ["Ana\r\nBcc: victim@example.com", "Ana\nBcc: x", "Ana\x00", "Ana\tRuiz", "Ana\x1b[31m",
