@@ -7,7 +7,7 @@ import sys
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("contacts", help="manage contacts (import a CSV)")
+    p = subparsers.add_parser("contacts", help="import contacts from a CSV; export or erase one (GDPR)")
     sub = p.add_subparsers(dest="contacts_command", required=True, metavar="ACTION")
     imp = sub.add_parser(
         "import", help="import contacts from a CSV file",
