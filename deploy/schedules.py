@@ -1,4 +1,6 @@
-"""Temporal Schedules that sweep the entry segment of segment-triggered journeys."""
+"""Temporal Schedules that sweep the entry segment of segment-triggered journeys, and what
+their last sweep said (`last_sweep`: a sweep that met a bad definition completes with
+`SweepResult.error`, so the schedule itself never stops)."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ from typing import Any
 
 from temporalio.client import (
     Schedule,
+    WorkflowExecutionStatus,
     ScheduleActionStartWorkflow,
     ScheduleIntervalSpec,
     ScheduleOverlapPolicy,
@@ -18,7 +21,7 @@ from temporalio.client import (
 )
 from temporalio.service import RPCError, RPCStatusCode
 
-from workflows.segment_sweep import SWEEP_WORKFLOW, SweepInput
+from workflows.segment_sweep import SWEEP_WORKFLOW, SweepInput, SweepResult
 
 DEFAULT_EVERY = timedelta(seconds=int(os.environ.get("NURTURE_SWEEP_EVERY_S", "3600")))
 
@@ -77,3 +80,19 @@ async def delete_schedule(client: Any, journey_id: str) -> bool:
             return False
         raise
     return True
+
+
+async def last_sweep(client: Any, journey_id: str) -> SweepResult | None:
+    """The result of the journey's most recent finished sweep; None when none has finished.
+    A sweep workflow that did not complete (failed, timed out, terminated) is a result with
+    that as its error."""
+    desc = await client.get_schedule_handle(schedule_id(journey_id)).describe()
+    for action in reversed(desc.info.recent_actions):
+        run = action.action
+        handle = client.get_workflow_handle(run.workflow_id, run_id=run.first_execution_run_id, result_type=SweepResult)
+        status = (await handle.describe()).status
+        if status == WorkflowExecutionStatus.COMPLETED:
+            return await handle.result()
+        if status not in (None, WorkflowExecutionStatus.RUNNING):
+            return SweepResult(error=f"sweep workflow {run.workflow_id} {status.name.lower()}")
+    return None

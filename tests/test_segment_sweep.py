@@ -100,3 +100,46 @@ async def test_a_segments_file_that_no_longer_validates_is_reported(
 async def test_a_journey_no_longer_deployed_is_reported(client: Client, sqlite_store, segments_file: Path) -> None:
     result, _ = await sweep(client, sqlite_store, "never-deployed")
     assert result.error == "segment sweep of journey 'never-deployed' skipped: journey 'never-deployed' is not deployed"
+
+
+async def test_the_schedule_keeps_sweeping_through_a_bad_definition(sqlite_store, segments_file: Path) -> None:
+    """On the real dev server: the journey's schedule triggered twice with its segment gone, then
+    once after the fix. Every sweep completes, the schedule is never paused, and `last_sweep`
+    tells an operator what the last one said."""
+    from datetime import timedelta
+
+    from deploy.schedules import ensure_schedule, last_sweep, schedule_id
+    from devstack.ports import free_port
+    from devstack.temporal_server import TemporalDevServer
+    from tests.deploy_helpers import eventually
+
+    journey = deploy(sqlite_store, segments_file.parent)
+    rewrite(segments_file, "segments:\n  - id: others\n    where: {tag: x}\n")
+    with TemporalDevServer(port=free_port(), search_attributes={}) as server:
+        dev = await server.connect()
+        queue = f"sweep-{uuid.uuid4().hex[:8]}"
+        async with Worker(dev, task_queue=queue, workflows=[SegmentSweepWorkflow],
+                          activities=[SweepActivities(sqlite_store).sweep_segment]):
+            assert await ensure_schedule(dev, journey, queue, every=timedelta(hours=1)) == "created"
+            schedule = dev.get_schedule_handle(schedule_id(journey))
+
+            async def sweeps_done(n: int) -> SweepResult | None:
+                info = (await schedule.describe()).info
+                done = len(info.recent_actions) >= n and not info.running_actions
+                return await last_sweep(dev, journey) if done else None
+
+            for n in (1, 2):
+                await schedule.trigger()
+                result = await eventually(lambda: sweeps_done(n), timeout=30)
+                assert result and result.error == (
+                    "segment sweep of journey 'sweep-demo' skipped: unknown segment \"vips\" (known: others)")
+            desc = await schedule.describe()
+            assert not desc.schedule.state.paused and desc.info.num_actions == 2
+            statuses = [(await dev.get_workflow_handle(a.action.workflow_id).describe()).status
+                        for a in desc.info.recent_actions]
+            assert statuses == [WorkflowExecutionStatus.COMPLETED] * 2
+            rewrite(segments_file, GOOD)
+            await schedule.trigger()
+            result = await eventually(lambda: sweeps_done(3), timeout=30)
+            assert result and (result.error, result.members) == (None, 0)
+            await schedule.delete()
