@@ -1,4 +1,5 @@
-"""`python cli.py graph JOURNEY [--format mermaid|dot|svg] [-o FILE]`: draw a journey."""
+"""`python cli.py graph JOURNEY [--format mermaid|dot|svg] [-o FILE]`: draw a journey (svg: the
+report page's drawing, compiler.graph_svg, no Graphviz needed)."""
 
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ def journey_path(name: str) -> Path:
 def run(args: argparse.Namespace) -> int:
     from compiler import graph
     from compiler.compile import compile_file
+    from compiler.graph_svg import draw
 
     path = journey_path(args.journey)
     if not path.is_file():
@@ -39,12 +41,8 @@ def run(args: argparse.Namespace) -> int:
     if result.journey is None:
         print("\n".join(map(str, result.errors)), file=sys.stderr)
         return 1
-    render = {"mermaid": graph.to_mermaid, "dot": graph.to_dot, "svg": graph.to_svg}[args.format]
-    try:
-        text = render(result.journey)
-    except graph.GraphvizMissing as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+    render = {"mermaid": graph.to_mermaid, "dot": graph.to_dot, "svg": lambda j: draw(j, standalone=True) + "\n"}
+    text = render[args.format](result.journey)
     if args.output:
         Path(args.output).write_text(text, encoding="utf-8")
     else:

@@ -1,4 +1,5 @@
-"""Pictures of a journey: Mermaid (GitHub renders it), Graphviz DOT, and SVG via `dot`.
+"""Pictures of a journey: Mermaid (GitHub renders it) and Graphviz DOT; SVG is drawn without
+Graphviz by compiler.graph_svg (the same drawing as the report page).
 
 Every step is a node labelled with its id and type; every edge is labelled with what
 takes it (event, timeout, condition, variant). `edges()` is the shared model, so
@@ -7,17 +8,11 @@ reports can draw from it too.
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from dataclasses import dataclass
 
 from compiler import ir
 
 ENTRY, END = "__entry__", "__end__"
-
-
-class GraphvizMissing(RuntimeError):
-    """`dot` is not on PATH."""
 
 
 @dataclass(frozen=True)
@@ -140,12 +135,3 @@ def to_dot(journey: ir.Journey) -> str:
         lines.append(f'  "{_dot_text(e.src)}" -> "{_dot_text(e.dst)}"{attrs};')
     return "\n".join(lines) + "\n}\n"
 
-
-def to_svg(journey: ir.Journey) -> str:
-    dot = shutil.which("dot")
-    if dot is None:
-        raise GraphvizMissing("SVG needs Graphviz's `dot` on PATH (apt-get install graphviz); use --format mermaid or dot instead")
-    done = subprocess.run([dot, "-Tsvg"], input=to_dot(journey), capture_output=True, text=True, timeout=60)
-    if done.returncode != 0:
-        raise GraphvizMissing(f"dot failed: {done.stderr.strip()}")
-    return done.stdout

@@ -174,26 +174,44 @@ def _place(layer: list[_Item], wanted: list[float], weights: list[float]) -> Non
         it.pos = f + o
 
 
+def _room(layers: list[list[_Item]], where: dict[int, tuple[int, int]], run: list[_Item]) -> tuple[float, float]:
+    """The positions the whole run could take together without touching its neighbours."""
+    low, high = float("-inf"), float("inf")
+    for it in run:
+        li, i = where[id(it)]
+        layer = layers[li]
+        if i:
+            left = layer[i - 1]
+            low = max(low, left.pos + left.size / 2 + _gap(left, it) + it.size / 2)
+        if i + 1 < len(layer):
+            right = layer[i + 1]
+            high = min(high, right.pos - right.size / 2 - _gap(it, right) - it.size / 2)
+    return low, high
+
+
 def _straighten(layers: list[list[_Item]], runs: list[list[_Item]]) -> None:
     """Each run of waypoints and dummies of one edge onto one line where its neighbours leave
-    room, so long edges go straight down instead of wavering around the boxes they pass."""
+    room, so long edges go straight down instead of wavering around the boxes they pass; then a
+    step that only leads to the next one, which only it leads to, in line with it."""
     where = {id(it): (li, i) for li, layer in enumerate(layers) for i, it in enumerate(layer)}
     for _ in range(3):
         for run in runs:
-            low, high = float("-inf"), float("inf")
-            for it in run:
-                li, i = where[id(it)]
-                layer = layers[li]
-                if i:
-                    left = layer[i - 1]
-                    low = max(low, left.pos + left.size / 2 + _gap(left, it) + it.size / 2)
-                if i + 1 < len(layer):
-                    right = layer[i + 1]
-                    high = min(high, right.pos - right.size / 2 - _gap(it, right) - it.size / 2)
+            low, high = _room(layers, where, run)
             if low <= high:
                 x = min(max(sum(it.pos for it in run) / len(run), low), high)
                 for it in run:
                     it.pos = x
+    for layer in layers[2::2]:
+        for node in layer:
+            run = [node]
+            while len(run[-1].up) == 1 and not isinstance(run[-1].up[0].key, str):
+                run.append(run[-1].up[0])
+            above = run[-1].up
+            if len(above) == 1 and len(above[0].down) == 1 and len(node.down) <= 1 and isinstance(node.key, str):
+                low, high = _room(layers, where, run)
+                if low <= above[0].pos <= high:
+                    for it in run:
+                        it.pos = above[0].pos
 
 
 def _coordinates(layers: list[list[_Item]], runs: list[list[_Item]]) -> None:

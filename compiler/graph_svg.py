@@ -134,6 +134,8 @@ def _svg(journey: ir.Journey, laid: Layout, texts: dict[str, list[Text]], labels
              f'font-family="{FONT}">',
              f'<defs><marker id="arrow-{escape(journey.id)}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" '
              'markerHeight="7" orient="auto-start-reverse"><path d="M0,0L10,5L0,10z" fill="#7d8799"/></marker></defs>']
+    if standalone:  # a file opened on its own: white, not transparent
+        parts.append('<rect width="100%" height="100%" fill="#ffffff"/>')
     for e in laid.edges:
         dash = ' stroke-dasharray="5 3"' if e.back else ""
         parts.append(f'<path d="{svg_path(e.points, laid.vertical)}" fill="none" stroke="#7d8799" stroke-width="1.3"{dash} '
