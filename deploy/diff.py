@@ -35,13 +35,24 @@ class JourneyDiff:
         return [str(s) for s in self.steps] + [f"~ {s}" for s in self.settings]
 
 
-def _short(text: str, limit: int = 70) -> str:
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+def _shorten(a: str, b: str, limit: int = 70) -> tuple[str, str]:
+    """Two long renderings cut to `limit` around where they first differ (not both to the same
+    first 70 characters of a long description)."""
+    if len(a) <= limit and len(b) <= limit:
+        return a, b
+    first = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
+    start = max(0, min(first - 20, max(len(a), len(b)) - limit))
+
+    def cut(text: str) -> str:
+        part = text[start:start + limit]
+        return ("..." if start else "") + part + ("..." if start + limit < len(text) else "")
+
+    return cut(a), cut(b)
 
 
 def field_changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     """`key: old -> new` for what differs, in the file's terms and order."""
-    return [f"{key}: {_short(render(a))} -> {_short(render(b))}" for key, a, b in changes(old, new)]
+    return [f"{key}: {' -> '.join(_shorten(render(a), render(b)))}" for key, a, b in changes(old, new)]
 
 
 _FILE_OF = {"subject": "subject.txt", "html": "html", "text": "txt", "body": "sms.txt"}

@@ -107,3 +107,11 @@ def test_the_rendering_compiles_back_to_the_same_ir(path: Path):
     assert build_entry(settings["entry"]) == compiled.entry
     assert build_policy(settings.get("policy", {})) == compiled.policy
     assert settings.get("goal") == compiled.goal
+
+
+def test_a_long_text_is_cut_around_where_it_changed():
+    text = "One run per abandoned cart, keyed by cart_id, so that two carts mean two runs; " * 2
+    old = replace(journey(HELLO, emails=["hello"]), description=text + "A reminder after an hour.")
+    new = replace(old, description=text + "A reminder after two hours.")
+    (line,) = diff_journeys(old, new).lines()
+    assert line.startswith("~ description: ...") and "after an hour" in line and "after two hours" in line
