@@ -43,6 +43,7 @@ class Kind:
     file: str  # the defining file's name
     schema: str
     names: Callable[[Any, Path], Names]  # (the file's data, its path) -> the names it defines
+    uses: tuple[str, ...] = ()  # other kinds whose files `names` reads too (for the cache)
 
 
 def _ids(key: str) -> Callable[[Any, Path], Names]:
@@ -66,7 +67,7 @@ KINDS: dict[str, Kind] = {
     "stage": Kind("stage", "stages.yaml", "stages", _ids("stages")),
     "purpose": Kind("consent purpose", "consent.yaml", "consent", _purposes),
     "team": Kind("team", "teams.yaml", "teams", _ids("teams")),
-    "level": Kind("score level", "scoring.yaml", "scoring", _levels),
+    "level": Kind("score level", "scoring.yaml", "scoring", _levels, uses=("stage",)),
 }
 
 
@@ -89,17 +90,25 @@ def definitions_file(kind: str, folder: Path) -> Path:
     return Path(os.environ.get("NURTURE_JOURNEYS_DIR") or DEFAULT_DIR) / name
 
 
-def defined(kind: str, folder: Path) -> Defined:
-    path = definitions_file(kind, folder)
+def _mtime(path: Path) -> int | None:
     try:
-        mtime = path.stat().st_mtime_ns
+        return path.stat().st_mtime_ns
     except OSError:
+        return None
+
+
+def defined(kind: str, folder: Path) -> Defined:
+    """The names defining `kind` for files in `folder` (read again when a file it reads changes)."""
+    path = definitions_file(kind, folder)
+    mtime = _mtime(path)
+    if mtime is None:
         return Defined(path, None, exists=False)
-    return _load(kind, str(path), mtime)
+    others = tuple(_mtime(definitions_file(k, folder)) for k in KINDS[kind].uses)
+    return _load(kind, str(path), (mtime, *others))
 
 
 @lru_cache(maxsize=64)
-def _load(kind: str, path: str, _mtime_ns: int) -> Defined:
+def _load(kind: str, path: str, _mtimes: tuple[int | None, ...]) -> Defined:
     from compiler.config_file import load_doc
 
     doc = load_doc(Path(path), KINDS[kind].schema, Problems(path))
