@@ -47,18 +47,15 @@ def parse_args(args: argparse.Namespace) -> tuple[str, dict, datetime | None]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from deploy.load import DeployError
+    from commands.contact_arg import contact_id as find_contact_id
     from deploy.runner import run_action
     from devstack.stack import deployed_journeys
     from engine.events import publish
-    from tracking.contact_ref import resolve_text
 
     event_type, data, at = parse_args(args)
 
     async def action(client, store) -> int:  # type: ignore[no-untyped-def]
-        contact_id = resolve_text(store, args.contact)
-        if contact_id is None:
-            raise DeployError(f"no contact {args.contact!r} (give an id, an email or an external id)")
+        contact_id = find_contact_id(store, args.contact)  # one line and exit 1 if nobody
         journeys = deployed_journeys(store)
         result = await publish(client, store, contact_id, event_type, data=data, journeys=journeys,
                                search_attributes=True, at=at)
