@@ -11,7 +11,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "validate",
         help="check journey files against the schema and the graph rules",
-        description="Check journeys: prints `ok: N journeys`, or every error as path:line:col: message.",
+        description="Check journeys: prints `ok: N journeys, M config files`, or every error as path:line:col: message.",
     )
     p.add_argument("paths", nargs="*", default=["journeys"], help="files or folders (default: journeys/)")
     p.add_argument("--format", choices=("text", "json"), default="text")
