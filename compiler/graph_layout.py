@@ -5,8 +5,8 @@ Ranks are longest paths from the sources, with back edges (loops) reversed. Betw
 lies a band, and every edge passes through one slot in each band it crosses (and a thin dummy in
 each rank it crosses); a labelled edge's slot is its label. Slots and boxes are ordered by
 barycentre sweeps and placed without overlap, so labels never overlap boxes or each other, and a
-line only ever crosses other lines. `layout()` draws top to bottom or left to right; `fit()` picks
-the orientation that needs the least scaling to fit a width.
+line only ever crosses other lines. `layout()` draws top to bottom or left to right
+(compiler.graph_svg.best picks the one that needs the least scaling to fit a width).
 """
 
 from __future__ import annotations
@@ -254,9 +254,10 @@ def layout(nodes: dict[str, Size], edges: list[EdgeIn], *, vertical: bool = True
         label_layer = 2 * rv - 1 if i in back else 2 * ru + 1
         chain = [(2 * ru, items[u])]
         for li in range(2 * ru + 1, 2 * rv):
-            slot = _Item((i, li), along(e.label), across(e.label)) if (e.label and li == label_layer) else _Item((i, li), THIN, 0.0)
             if e.label and li == label_layer:
-                labels[i] = slot
+                slot = labels[i] = _Item((i, li), along(e.label), across(e.label))
+            else:
+                slot = _Item((i, li), THIN, 0.0)
             layers[li].append(slot)
             chain.append((li, slot))
         chain.append((2 * rv, items[v]) if e.src != e.dst else (2 * ru, items[u]))
@@ -338,11 +339,3 @@ def svg_path(points: list[tuple[float, float]], vertical: bool) -> str:
         x0, y0 = x1, y1
     return "".join(d)
 
-
-def fit(nodes: dict[str, Size], edges: list[EdgeIn], width: float) -> Layout:
-    """Top to bottom if that fits `width`; else whichever orientation is narrower."""
-    down = layout(nodes, edges, vertical=True)
-    if down.width <= width:
-        return down
-    across = layout(nodes, edges, vertical=False)
-    return across if across.width < down.width else down

@@ -10,11 +10,12 @@ from dataclasses import dataclass
 from html import escape
 
 from compiler import graph, ir
-from compiler.graph_layout import EdgeIn, Layout, fit, svg_path
+from compiler.graph_layout import EdgeIn, Layout, layout, svg_path
 
 FONT = "DejaVu Sans, Verdana, Arial, Helvetica, sans-serif"
 PAD_X, PAD_Y = 9.0, 7.0
 NODE_TEXT_W, LABEL_TEXT_W = 180.0, 150.0  # widest line before wrapping
+NARROW_NODE_TEXT_W, NARROW_LABEL_TEXT_W = 130.0, 115.0  # the same, left to right
 TITLE, SMALL, LABEL = 13.0, 11.0, 11.0  # font sizes
 
 # DejaVu Sans advance widths in em; anything else counts as 0.65 (uppercase 0.72).
@@ -86,19 +87,20 @@ STYLE = {"entry": ("#e7f4ec", "#2f7d4a"), "end": ("#f0f0f0", "#6b6b6b"), "exit":
 PLAIN = ("#ffffff", "#8a8a8a")
 
 
-def node_texts(journey: ir.Journey, notes: dict[str, list[str]] | None = None) -> dict[str, list[Text]]:
+def node_texts(journey: ir.Journey, notes: dict[str, list[str]] | None = None,
+               width: float = NODE_TEXT_W) -> dict[str, list[Text]]:
     """What each box says: its title, type and detail, then the notes given for it."""
     notes = notes or {}
-    out = {graph.ENTRY: [text(graph.entry_label(journey.entry), TITLE, bold=True)]}
+    out = {graph.ENTRY: [text(graph.entry_label(journey.entry), TITLE, bold=True, width=width)]}
     for step in journey.steps:
         detail = graph.step_detail(step)
-        out[step.id] = [text(step.id, TITLE, bold=True),
-                        text(step.type + (f" · {detail}" if detail else ""), SMALL, color="#555")]
+        out[step.id] = [text(step.id, TITLE, bold=True, width=width),
+                        text(step.type + (f" · {detail}" if detail else ""), SMALL, color="#555", width=width)]
     if any(e.dst == graph.END for e in graph.edges(journey)):
         out[graph.END] = [text("end", TITLE, bold=True)]
     for node, lines in notes.items():
         if node in out:
-            out[node] += [text(line, SMALL, color="#1a1a1a") for line in lines]
+            out[node] += [text(line, SMALL, color="#1a1a1a", width=width) for line in lines]
     return out
 
 
@@ -113,18 +115,42 @@ def _draw_text(t: Text, x: float, y: float, anchor: str = "start") -> str:
     return f'<text x="{x:.1f}" y="{y:.1f}" font-size="{t.size:g}" fill="{t.color}" text-anchor="{anchor}"{weight}>{spans}</text>'
 
 
+@dataclass(frozen=True)
+class Drawing:
+    layout: Layout
+    texts: dict[str, list[Text]]
+    labels: dict[int, Text]  # by edge index
+
+
+def lay_out(journey: ir.Journey, notes: dict[str, list[str]] | None = None, *, vertical: bool = True) -> Drawing:
+    """Texts wrapped and boxes placed; left to right, lines wrap narrower (columns are what
+    makes such a drawing wide, and height is cheap)."""
+    node_w, label_w = (NODE_TEXT_W, LABEL_TEXT_W) if vertical else (NARROW_NODE_TEXT_W, NARROW_LABEL_TEXT_W)
+    texts = node_texts(journey, notes, node_w)
+    edges = graph.edges(journey)
+    labels = {i: text(e.label, LABEL, color="#3b3b3b", width=label_w) for i, e in enumerate(edges) if e.label}
+    sizes = {n: box_size(ts) for n, ts in texts.items()}
+    laid = layout(sizes, [EdgeIn(e.src, e.dst, box_size([labels[i]]) if i in labels else None)
+                          for i, e in enumerate(edges)], vertical=vertical)
+    return Drawing(laid, texts, labels)
+
+
+def best(journey: ir.Journey, notes: dict[str, list[str]] | None = None, width: float = 1000) -> Drawing:
+    """Top to bottom if that fits `width`; else whichever way is narrower (less scaled down)."""
+    down = lay_out(journey, notes, vertical=True)
+    if down.layout.width <= width:
+        return down
+    across = lay_out(journey, notes, vertical=False)
+    return across if across.layout.width < down.layout.width else down
+
+
 def draw(journey: ir.Journey, notes: dict[str, list[str]] | None = None, *, width: float = 1000,
          standalone: bool = False) -> str:
     """The journey as one <svg> sized to its content, with a viewBox so a page can scale it to
-    its container; drawn top to bottom unless left to right is narrower for a graph wider than
-    `width`. `standalone` adds the XML namespace a separate .svg file needs."""
-    texts = node_texts(journey, notes)
-    edges = graph.edges(journey)
-    labels = {i: text(e.label, LABEL, color="#3b3b3b", width=LABEL_TEXT_W) for i, e in enumerate(edges) if e.label}
-    sizes = {n: box_size(ts) for n, ts in texts.items()}
-    laid = fit(sizes, [EdgeIn(e.src, e.dst, box_size([labels[i]]) if i in labels else None)
-                       for i, e in enumerate(edges)], width)
-    return _svg(journey, laid, texts, labels, standalone)
+    its container (see `best` for the direction). `standalone` adds the XML namespace a
+    separate .svg file needs."""
+    d = best(journey, notes, width)
+    return _svg(journey, d.layout, d.texts, d.labels, standalone)
 
 
 def _svg(journey: ir.Journey, laid: Layout, texts: dict[str, list[Text]], labels: dict[int, Text], standalone: bool) -> str:

@@ -17,8 +17,8 @@ from marketing.report_style import CSS
 
 PRINT_WIDTH = 900  # a graph wider than this prints on a landscape page
 STATUS_CLASS = {"met": "met", "not met": "not-met", "no data yet": "no-data"}
-STEP_HEADERS = [{"clicked_bot": "bot clicks", "unsubscribed": "unsub.", "click_to_open": "click to open"}.get(k, k.replace("_", " "))
-                for k in STEP_COLUMNS]
+SHORT = {"clicked_bot": "bot clicks", "unsubscribed": "unsub.", "click_to_open": "click to open"}
+STEP_HEADERS = [SHORT.get(k, k.replace("_", " ")) for k in STEP_COLUMNS]
 VARIANT_KEYS = ("entered", "converted", "conversion_rate", "sent", "opened", "clicked", "open_rate", "click_rate")
 
 
@@ -89,8 +89,8 @@ def _kpis(t: dict[str, Any], report: dict[str, Any]) -> str:
              ("Unsubscribed", str(t["unsubscribed"]), "from these messages")]
     if report.get("goal"):
         cards.append(("Converted", str(t["converted"]), f"{pct(t['conversion_rate'])} reached the goal"))
-    return '<div class="kpis">' + "".join(
-        f'<div class="kpi"><span>{escape(a)}</span><b>{escape(b)}</b><span>{escape(c)}</span></div>' for a, b, c in cards) + "</div>"
+    return '<div class="kpis">' + "".join(f'<div class="kpi"><span>{escape(a)}</span><b>{escape(b)}</b>'
+                                          f'<span>{escape(c)}</span></div>' for a, b, c in cards) + "</div>"
 
 
 def _objectives(report: dict[str, Any]) -> str:

@@ -25,7 +25,9 @@ td.na{color:var(--na)}
 .steps th,.steps td{padding:5px 6px}
 .steps td small{display:block;color:var(--muted);white-space:nowrap}
 .steps td:first-child{white-space:nowrap}
-.summary td:first-child{min-width:15em}
+.summary{font-size:14px}
+.summary th,.summary td{padding:6px 6px}
+.summary td:first-child{min-width:13em}
 .summary td:first-child a{font-weight:600}
 .summary td:first-child small{display:block;color:var(--muted)}
 .pill{display:inline-block;padding:0 8px;border-radius:10px;font-size:13px;font-weight:600;white-space:nowrap}

@@ -10,8 +10,8 @@ import pytest
 import cli
 from compiler.compile import compile_file
 from compiler.graph import edges, format_duration, to_dot, to_mermaid
-from compiler.graph_layout import Box, EdgeIn, fit, layout
-from compiler.graph_svg import LABEL, LABEL_TEXT_W, box_size, draw, node_texts, text, text_width, wrap
+from compiler.graph_layout import Box
+from compiler.graph_svg import best, draw, lay_out, text_width, wrap
 
 ROOT = Path(__file__).resolve().parent.parent
 JOURNEY = """journey: small
@@ -148,12 +148,7 @@ def demo_journeys() -> list:
 
 
 def laid_out(journey, vertical: bool):
-    texts = node_texts(journey)
-    edges_ = edges(journey)
-    labels = {i: text(e.label, LABEL, width=LABEL_TEXT_W) for i, e in enumerate(edges_) if e.label}
-    sizes = {n: box_size(ts) for n, ts in texts.items()}
-    ins = [EdgeIn(e.src, e.dst, box_size([labels[i]]) if i in labels else None) for i, e in enumerate(edges_)]
-    return layout(sizes, ins, vertical=vertical)
+    return lay_out(journey, {"__entry__": ["entered 12"]}, vertical=vertical).layout
 
 
 def overlap(a: Box, b: Box, slack: float = 0.5) -> bool:
@@ -199,8 +194,8 @@ def test_a_wide_journey_is_drawn_left_to_right_when_that_is_narrower() -> None:
     cube, trial = by_id["cube-nurture"], by_id["trial-to-paid"]
     down, across = laid_out(cube, True), laid_out(cube, False)
     assert across.width < down.width and down.width > 1000
-    sizes = {n: box_size(ts) for n, ts in node_texts(cube).items()}
-    assert fit(sizes, [EdgeIn(e.src, e.dst, (60, 20) if e.label else None) for e in edges(cube)], 1000).vertical is False
+    assert best(cube, width=1000).layout is not None and best(cube, width=1000).layout.vertical is False
+    assert best(trial, width=1000).layout.vertical is True
     svg = draw(trial, width=1000)
     assert svg.startswith("<svg viewBox=") and laid_out(trial, True).width <= 1000  # fits: top to bottom
     assert 'xmlns="http://www.w3.org/2000/svg"' in draw(trial, standalone=True)
