@@ -291,6 +291,7 @@ class Rig:
         with held(self.server.port):
             await asyncio.sleep(down_s)
         await asyncio.to_thread(self.server.start)
+        await self.server.wait_serving(self.client)
 
     def workflow_ids(self, journey: Journey, ids: list[int]) -> list[str]:
         return [workflow_id_for(journey.id, cid) for cid in ids]

@@ -13,6 +13,7 @@ import asyncio
 import os
 import signal
 import subprocess
+from datetime import timedelta
 from pathlib import Path
 from typing import IO, Any
 
@@ -105,17 +106,36 @@ class TemporalDevServer:
         return self
 
     async def connect(self, timeout: float = 20.0) -> Any:
-        """A client, retrying while the server finishes starting."""
+        """A client, once the server serves (retrying while it finishes starting)."""
         from temporalio.client import Client
 
         deadline = asyncio.get_running_loop().time() + timeout
         while True:
             try:
-                return await Client.connect(self.address, namespace=self.namespace)
+                client = await Client.connect(self.address, namespace=self.namespace)
+                break
             except RuntimeError:
                 if asyncio.get_running_loop().time() > deadline:
                     raise
                 await asyncio.sleep(0.1)
+        await self.wait_serving(client, max(deadline - asyncio.get_running_loop().time(), 1.0))
+        return client
+
+    async def wait_serving(self, client: Any, timeout: float = 20.0) -> None:
+        """Wait until the frontend's health check says SERVING. Its port accepts connections
+        (what start() waits for) before that: calls then fail with "Frontend is not healthy yet"."""
+        from temporalio.service import RPCError
+
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            try:
+                if await client.service_client.check_health(timeout=timedelta(seconds=2)):
+                    return
+            except RPCError:
+                pass
+            if asyncio.get_running_loop().time() > deadline:
+                raise RuntimeError(f"the Temporal dev server on {self.address} is not serving after {timeout:.0f} s")
+            await asyncio.sleep(0.1)
 
     def stop(self, timeout: float = 15.0) -> None:
         """SIGTERM the process group, then SIGKILL what is left."""
