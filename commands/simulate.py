@@ -122,15 +122,14 @@ def _print_timeline(journey, out, elapsed: float) -> None:
         print(f"  {format_offset(entry.at_s):>11}  {entry.step:<22} {entry.type:<10} {entry.outcome:<10} {_describe(entry)}")
     r = out.result
     span = out.timeline[-1].at_s if out.timeline else 0
-    outcome = f"{r.outcome} ({r.reason})"
-    if out.stopped is not None:
-        days = out.stopped.needed_days()
-        further = f" (to see it, simulate with --horizon {days}d)" if days else ""
-        outcome = f"{out.stopped.describe()}{further};"
+    outcome = out.stopped.describe() if out.stopped is not None else f"{r.outcome} ({r.reason})"
     print(
-        f"outcome: {outcome} after {r.steps} step(s); {len(out.emails)} email(s), {len(out.sms)} SMS; "
+        f"outcome: {outcome}; {r.steps} step(s), {len(out.emails)} email(s), {len(out.sms)} SMS; "
         f"{format_offset(span)} simulated in {elapsed:.2f}s"
     )
+    days = out.stopped.needed_days() if out.stopped is not None else None
+    if days:
+        print(f"note: to see what follows, simulate with --horizon {days}d")
     for ev in out.undelivered_events:
         print(f"note: event {ev.type}@{ev.step} never became due (its step sent nothing)")
 
