@@ -27,6 +27,7 @@ BUILTIN_EVENTS = (
     "sms.replied",
 )
 CHANNEL_OF_STEP = {"send_email": "email", "send_sms": "sms", "webhook": "webhook"}
+SEND_CHANNELS = tuple(CHANNEL_OF_STEP.values())
 WAIT_TYPES = ("wait", "wait_for")
 
 
@@ -193,8 +194,8 @@ def check_references(u: Unit) -> None:
     policy = u.data.get("policy")
     consent = policy.get("consent") if isinstance(policy, dict) else None
     for channel, purpose in (consent.items() if isinstance(consent, dict) else ()):
-        if isinstance(purpose, str):
-            ref(("policy", "consent", channel), "purpose", purpose, channel)
+        if isinstance(purpose, str):  # `profiling` is not a channel: consent on any channel counts
+            ref(("policy", "consent", channel), "purpose", purpose, channel if channel in SEND_CHANNELS else None)
     for i, d, step in u.steps:
         if isinstance(step, ir.SetProfile) and step.stage:
             ref(("steps", i, "stage"), "stage", step.stage)

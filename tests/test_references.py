@@ -128,3 +128,11 @@ def test_stages_compared_in_conditions_are_checked_at_the_string(journeys: Path)
         (5, 26, 'unknown stage "custmer" (did you mean "customer"?)')]
     assert [(d.line, d.col, d.message.split(";")[0]) for d in config_validator("rules.yaml")(journeys / "rules.yaml")] == [
         (16, 10, 'unknown stage "costumer" (did you mean "customer"?)')]
+
+
+def test_the_profiling_purpose_is_checked_but_covers_no_channel(journeys: Path) -> None:
+    edit(journeys / "cube-nurture.yaml", "consent: {email: marketing}", "consent: {email: marketing, profiling: profilng}")
+    assert [d.message.split(";")[0] for d in compile_file(journeys / "cube-nurture.yaml").errors] == [
+        'unknown consent purpose "profilng" (did you mean "profiling"?)']
+    edit(journeys / "cube-nurture.yaml", "profiling: profilng", "profiling: profiling")
+    assert compile_file(journeys / "cube-nurture.yaml").errors == []
