@@ -3,19 +3,22 @@ on the real Temporal dev server with a worker (the runs' `state` query)."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from temporalio.common import SearchAttributePair, TypedSearchAttributes
 
 from deploy.apply import apply_plan
 from deploy.load import load_for_deploy
 from deploy.plan import build_plan, deployed
 from deploy.report import format_status
-from deploy.visibility import StepCount, status_counts, summarise
-from engine.enrol import enrol
+from deploy.visibility import NO_WORKER, StepCount, status_counts, summarise, why_waiting
+from engine.enrol import JOURNEY_KEY, VERSION_KEY, enrol
 from engine.events import publish
 from tests.deploy_helpers import eventually, new_contact, stack_config, started_stack, write_template
+from workflows.run import STEP_KEY
 from workflows.run_types import QUERY_STATE
 
 
@@ -83,6 +86,14 @@ async def test_status_says_what_each_step_waits_for_and_until_when(tmp_path: Pat
         assert f"hello  1  quiet hours until {utc(hushed['waiting_until'])}" in text, text
         counts_only = format_status(await status_counts(client, journeys.values()))
         assert "until" not in counts_only and "pause  1" in counts_only
+
+        # a run no worker serves (its task queue has no poller) cannot say why: status says so
+        cap = journeys["status-cap"]
+        attrs = TypedSearchAttributes([SearchAttributePair(JOURNEY_KEY, cap.id), SearchAttributePair(VERSION_KEY, cap.version),
+                                       SearchAttributePair(STEP_KEY, "hello")])
+        await client.start_workflow("Unserved", id=f"unserved-{uuid.uuid4().hex[:8]}",
+                                    task_queue=f"nobody-{uuid.uuid4().hex[:8]}", search_attributes=attrs)
+        assert await eventually(lambda: why_waiting(client, cap, cap.step("hello"), 1)) == (NO_WORKER,)
     finally:
         await stack.__aexit__(None, None, None)
 
