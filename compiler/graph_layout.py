@@ -243,14 +243,19 @@ def layout(nodes: dict[str, Size], edges: list[EdgeIn], *, vertical: bool = True
     rank, back = _ranks(list(nodes), edges)
     top = max(rank.values(), default=0)
     layers: list[list[_Item]] = [[] for _ in range(2 * top + 1)]  # rank r at 2r, the band below it at 2r+1
-    items = {n: _Item(n, along(nodes[n]), across(nodes[n])) for n in nodes}
+    loops = _self_loops(nodes, edges, along, across)
+    items = {n: _Item(n, along(nodes[n]) + loops.get(n, (0.0, 0.0))[0], max(across(nodes[n]), loops.get(n, (0.0, 0.0))[1]))
+             for n in nodes}
     for n in sorted(nodes, key=lambda n: rank[n]):
         layers[2 * rank[n]].append(items[n])
     chains: list[list[tuple[int, _Item]]] = []  # per edge: (layer, item) from its upper end down
     labels: dict[int, _Item] = {}
     for i, e in enumerate(edges):
+        if e.src == e.dst:  # drawn beside its step (see _self_loops)
+            chains.append([])
+            continue
         u, v = (e.dst, e.src) if i in back else (e.src, e.dst)
-        ru, rv = rank[u], (rank[v] if e.src != e.dst else rank[u] + 1)  # a step that leads to itself: out and back
+        ru, rv = rank[u], rank[v]
         label_layer = 2 * rv - 1 if i in back else 2 * ru + 1
         chain = [(2 * ru, items[u])]
         for li in range(2 * ru + 1, 2 * rv):
@@ -260,11 +265,10 @@ def layout(nodes: dict[str, Size], edges: list[EdgeIn], *, vertical: bool = True
                 slot = _Item((i, li), THIN, 0.0)
             layers[li].append(slot)
             chain.append((li, slot))
-        chain.append((2 * rv, items[v]) if e.src != e.dst else (2 * ru, items[u]))
+        chain.append((2 * rv, items[v]))
         for (_, a), (_, b) in zip(chain, chain[1:]):
-            if a is not b:
-                a.down.append(b)
-                b.up.append(a)
+            a.down.append(b)
+            b.up.append(a)
         chains.append(chain)
     _order(layers)
     runs: list[list[_Item]] = []  # the waypoints and dummies of each edge, between its label and its ends
@@ -289,10 +293,14 @@ def layout(nodes: dict[str, Size], edges: list[EdgeIn], *, vertical: bool = True
         return (a, c) if vertical else (c, a)
 
     def box(it: _Item, li: int) -> Box:
-        """Boxes sit at the top of their rank; labels in the middle of their band."""
-        c0 = starts[li] + (0.0 if li % 2 == 0 else (depths[li] - it.depth) / 2)
+        """Boxes sit at the top of their rank (a self-loop's room after them); labels in the middle of their band."""
+        a_size, c_size = (along(nodes[it.key]), across(nodes[it.key])) if isinstance(it.key, str) else (it.size, it.depth)
+        c0 = starts[li] + (0.0 if li % 2 == 0 else (depths[li] - c_size) / 2)
         x, y = point(it.pos - it.size / 2, c0)
-        return Box(x, y, it.size, it.depth) if vertical else Box(x, y, it.depth, it.size)
+        return Box(x, y, a_size, c_size) if vertical else Box(x, y, c_size, a_size)
+
+    def centre(it: _Item) -> float:
+        return it.pos - it.size / 2 + along(nodes[it.key]) / 2 if isinstance(it.key, str) else it.pos
 
     def span(li: int, it: _Item) -> tuple[float, float, float]:
         """Where a line leaves this layer, and where it enters and leaves the item: lines run
@@ -300,7 +308,7 @@ def layout(nodes: dict[str, Size], edges: list[EdgeIn], *, vertical: bool = True
         c0, c1 = starts[li], starts[li] + depths[li]
         if li % 2:
             return c1 - RANK_GAP, c0 + RANK_GAP, c1 - RANK_GAP
-        return c1, c0, (c0 + it.depth if isinstance(it.key, str) else c1)
+        return c1, c0, (c0 + across(nodes[it.key]) if isinstance(it.key, str) else c1)
 
     out = []
     for i, (e, chain) in enumerate(zip(edges, chains)):
@@ -308,17 +316,53 @@ def layout(nodes: dict[str, Size], edges: list[EdgeIn], *, vertical: bool = True
         for k, (li, it) in enumerate(chain):
             leave, top_, bottom = span(li, it)
             if k:  # entering from above
-                pts.append(point(it.pos, top_))
+                pts.append(point(centre(it), top_))
             if k < len(chain) - 1:  # leaving downwards
-                pts += [point(it.pos, bottom)] + ([point(it.pos, leave)] if leave != bottom else [])
-        if e.src == e.dst:  # back up into the step's own bottom
-            pts[-1] = point(items[e.src].pos + items[e.src].size / 4, starts[2 * rank[e.src]] + items[e.src].depth)
+                pts += [point(centre(it), bottom)] + ([point(centre(it), leave)] if leave != bottom else [])
+        if e.src == e.dst:
+            b = box(items[e.src], 2 * rank[e.src])
+            pts, label = _loop(b, vertical, loops[e.src], e, i, edges)
+            out.append(EdgeOut(e.src, e.dst, pts, label, back=True))
+            continue
         if i in back:
             pts.reverse()
         label = box(labels[i], next(li for li, it in chain if it is labels[i])) if i in labels else None
         out.append(EdgeOut(e.src, e.dst, _dedupe(pts), label, back=i in back))
     w, h = point(size_along, acc + MARGIN)
     return Layout(w, h, {n: box(items[n], 2 * rank[n]) for n in nodes}, out, vertical)
+
+
+LOOP = 18.0  # how far a self-loop goes out of its box
+
+
+def _self_loops(nodes: dict[str, Size], edges: list[EdgeIn], along, across) -> dict[str, tuple[float, float]]:  # noqa: ANN001
+    """Room after a step for the edges that lead back to it: a loop out of its far side and their
+    labels stacked beside it (along the layer: loop + widest label; across: the labels' total)."""
+    out: dict[str, tuple[float, float]] = {}
+    for e in edges:
+        if e.src == e.dst:
+            a, c = out.get(e.src, (LOOP + 4.0, 0.0))
+            out[e.src] = (max(a, LOOP + 4.0 + (along(e.label) if e.label else 0.0)),
+                          c + (across(e.label) + 4.0 if e.label else 0.0))
+    return out
+
+
+def _loop(b: Box, vertical: bool, room: tuple[float, float], e: EdgeIn, i: int,
+          edges: list[EdgeIn]) -> tuple[list[tuple[float, float]], Box | None]:
+    """A self-loop's path (out of the box's far side and back) and its label in the room after the box."""
+    a_end, c0, c_size = (b.x + b.w, b.y, b.h) if vertical else (b.y + b.h, b.x, b.w)
+
+    def point(a: float, c: float) -> tuple[float, float]:
+        return (a, c) if vertical else (c, a)
+
+    out_c, back_c = c0 + c_size / 3, c0 + 2 * c_size / 3
+    pts = [point(a_end, out_c), point(a_end + LOOP, out_c), point(a_end + LOOP, back_c), point(a_end, back_c)]
+    if not e.label:
+        return pts, None
+    offset = sum(((o.label[1] if vertical else o.label[0]) + 4.0) for o in edges[:i] if o.src == o.dst == e.src and o.label)
+    w, h = e.label if vertical else (e.label[1], e.label[0])  # along, across
+    x, y = point(a_end + LOOP + 4.0, c0 + offset)
+    return pts, (Box(x, y, w, h) if vertical else Box(x, y, h, w))
 
 
 def _dedupe(points: list[tuple[float, float]]) -> list[tuple[float, float]]:

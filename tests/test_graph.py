@@ -4,13 +4,16 @@ Graphviz-free drawing the report page uses (compiler.graph_layout, compiler.grap
 from __future__ import annotations
 
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import cli
 from compiler.compile import compile_file
 from compiler.graph import edges, format_duration, to_dot, to_mermaid
-from compiler.graph_layout import Box
+from compiler.graph_layout import Box, EdgeIn, layout
 from compiler.graph_svg import best, draw, lay_out, text_width, wrap
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -128,8 +131,6 @@ def test_cli_invalid_journey_prints_its_errors(tmp_path: Path, capsys: pytest.Ca
 
 def test_svg_without_graphviz(small: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The report page's drawing, as a standalone file, with nothing on PATH."""
-    from xml.etree import ElementTree
-
     out = tmp_path / "g.svg"
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
     assert cli.main(["graph", str(small), "--format", "svg", "-o", str(out)]) == 0
@@ -161,19 +162,23 @@ def test_layout_boxes_labels_and_lines_never_collide(vertical: bool) -> None:
     line only passes through its own ends and its own label (each piece of a line stays inside the
     rectangle of its two points, so checking those rectangles is enough)."""
     for journey in demo_journeys():
-        laid = laid_out(journey, vertical)
-        boxes = [(("node", n), b) for n, b in laid.nodes.items()]
-        boxes += [(("label", i), e.label) for i, e in enumerate(laid.edges) if e.label]
-        for k, (a_id, a) in enumerate(boxes):
-            assert 0 <= a.x and a.x + a.w <= laid.width and 0 <= a.y and a.y + a.h <= laid.height, (journey.id, a_id)
-            for b_id, b in boxes[:k]:
-                assert not overlap(a, b), (journey.id, a_id, b_id)
-        for i, e in enumerate(laid.edges):
-            own = {("node", e.src), ("node", e.dst), ("label", i)}
-            for (x1, y1), (x2, y2) in zip(e.points, e.points[1:]):
-                piece = Box(min(x1, x2), min(y1, y2), abs(x2 - x1), abs(y2 - y1))
-                hit = [b_id for b_id, b in boxes if b_id not in own and overlap(piece, b, slack=0.01)]
-                assert not hit, (journey.id, e.src, e.dst, hit)
+        assert_no_collisions(laid_out(journey, vertical), journey.id)
+
+
+def assert_no_collisions(laid, name: str) -> None:
+    boxes = [(("node", n), b) for n, b in laid.nodes.items()]
+    boxes += [(("label", i), e.label) for i, e in enumerate(laid.edges) if e.label]
+    for k, (a_id, a) in enumerate(boxes):
+        assert -0.01 <= a.x and a.x + a.w <= laid.width + 0.01 and -0.01 <= a.y and a.y + a.h <= laid.height + 0.01, (name, a_id)
+        for b_id, b in boxes[:k]:
+            assert not overlap(a, b), (name, a_id, b_id)
+    for i, e in enumerate(laid.edges):
+        assert len(e.points) >= 2, (name, e)
+        own = {("node", e.src), ("node", e.dst), ("label", i)}
+        for (x1, y1), (x2, y2) in zip(e.points, e.points[1:]):
+            piece = Box(min(x1, x2), min(y1, y2), abs(x2 - x1), abs(y2 - y1))
+            hit = [b_id for b_id, b in boxes if b_id not in own and overlap(piece, b, slack=0.01)]
+            assert not hit, (name, e.src, e.dst, hit)
 
 
 def test_edges_run_from_their_source_box_to_their_target_box() -> None:
@@ -222,8 +227,6 @@ def test_wrap_keeps_every_character_and_the_width() -> None:
 
 def test_every_label_of_every_demo_journey_is_whole_in_its_svg() -> None:
     """Never cut: each string is one <text> whose lines (tspans) join back to the whole."""
-    from xml.etree import ElementTree
-
     from compiler.graph import entry_label, step_detail
 
     for journey in demo_journeys():
@@ -232,3 +235,38 @@ def test_every_label_of_every_demo_journey_is_whole_in_its_svg() -> None:
         wanted = {e.label for e in edges(journey) if e.label} | {s.id for s in journey.steps} | {entry_label(journey.entry)}
         wanted |= {s.type + (f" · {step_detail(s)}" if step_detail(s) else "") for s in journey.steps}
         assert wanted | {"entered 12"} <= texts, (journey.id, wanted - texts)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.data())
+def test_any_graph_lays_out_without_collisions(data: st.DataObject) -> None:
+    """Random graphs (loops, steps leading to themselves, parallel edges, several roots, labels of
+    any size), both ways: the same guarantees as for the demo journeys."""
+    n = data.draw(st.integers(1, 10))
+    names = [f"n{i}" for i in range(n)]
+    size = st.tuples(st.floats(8, 200), st.floats(8, 90))
+    nodes = {name: data.draw(size) for name in names}
+    edge = st.builds(EdgeIn, st.sampled_from(names), st.sampled_from(names), st.none() | size)
+    ins = data.draw(st.lists(edge, max_size=18))
+    for vertical in (True, False):
+        laid = layout(nodes, ins, vertical=vertical)
+        assert_no_collisions(laid, "random")
+
+
+def test_a_step_that_leads_to_itself_loops_beside_its_box() -> None:
+    from compiler import ir
+    from tests.journey_builder import journey
+
+    j = journey(ir.SendEmail(id="hello", template="welcome"),
+                ir.WaitFor(id="listen", events=(ir.EventCase(event="page.visited", next="listen"),
+                                                ir.EventCase(event="email.clicked", of="hello", next="done")),
+                           timeout_s=86400, on_timeout="done"),
+                ir.Exit(id="done", reason="ok"), emails=["welcome"])
+    for vertical in (True, False):
+        laid = lay_out(j, vertical=vertical).layout
+        assert_no_collisions(laid, j.id)
+        (loop,) = [e for e in laid.edges if e.src == e.dst == "listen"]
+        b = laid.nodes["listen"]
+        far = b.x + b.w if vertical else b.y + b.h
+        assert loop.back and loop.label is not None and {p[0 if vertical else 1] for p in loop.points} == {far, far + 18}
+    assert "page.visited" in {"".join(t.itertext()) for t in ElementTree.fromstring(draw(j)).iter("text")}
