@@ -96,21 +96,22 @@ def _ranks(nodes: list[str], edges: list[EdgeIn]) -> tuple[dict[str, int], set[i
             else:
                 state[node] = 2
                 stack.pop()
-    preds: dict[str, list[str]] = defaultdict(list)
+    succs: dict[str, list[str]] = defaultdict(list)
+    waiting = dict.fromkeys(nodes, 0)  # predecessors not ranked yet
     for i, e in enumerate(edges):
         if e.src != e.dst:
             src, dst = (e.dst, e.src) if i in back else (e.src, e.dst)
-            preds[dst].append(src)
-    rank: dict[str, int] = {}
-
-    def walk(node: str) -> int:  # iterative enough for journeys: depth is bounded by the step count
-        if node not in rank:
-            rank[node] = 0
-            rank[node] = max((walk(p) + 1 for p in preds[node]), default=0)
-        return rank[node]
-
-    for n in nodes:
-        walk(n)
+            succs[src].append(dst)
+            waiting[dst] += 1
+    rank = dict.fromkeys(nodes, 0)
+    ready = [n for n in nodes if not waiting[n]]
+    while ready:  # longest path, in topological order (back edges reversed, so there is one)
+        node = ready.pop()
+        for nxt in succs[node]:
+            rank[nxt] = max(rank[nxt], rank[node] + 1)
+            waiting[nxt] -= 1
+            if not waiting[nxt]:
+                ready.append(nxt)
     return rank, back
 
 
