@@ -74,7 +74,8 @@ def test_version_is_the_content_hash_and_survives_json() -> None:
 
 
 def test_version_changes_with_behaviour_not_with_comments(tmp_path: Path) -> None:
-    (tmp_path / "templates").symlink_to(JOURNEYS / "templates")
+    for shared in ("templates", "sending.yaml"):  # what a journey reads from its folder
+        (tmp_path / shared).symlink_to(JOURNEYS / shared)
     source = (JOURNEYS / "trial-to-paid.yaml").read_text()
     path = tmp_path / "trial-to-paid.yaml"
     path.write_text(source + "# a comment\n")
