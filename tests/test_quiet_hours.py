@@ -4,7 +4,6 @@ exact times, across midnight and DST, the shipped file, validate, and a real pos
 from __future__ import annotations
 
 import dataclasses
-
 import subprocess
 import sys
 from datetime import datetime, timedelta, timezone
