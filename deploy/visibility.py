@@ -55,7 +55,7 @@ class StepCount:
 
 
 WHY_SAMPLE = 20  # runs asked per step (a query each)
-QUERY_TIMEOUT = timedelta(seconds=3)
+QUERY_TIMEOUT = timedelta(seconds=5)  # a worker may have to replay a run first
 NO_WORKER = "why unknown: no worker answered the state query"
 POSTPONED = {"quiet_hours": "quiet hours", "send_window": "send window", "frequency_cap": "frequency cap"}
 
