@@ -5,8 +5,8 @@ send time), skipped by reason (consent decisions refused: no_consent, suppressed
 delivered (sent - bounced), opened (an open, or a human click, which implies one), clicked,
 each for humans and apart for likely bots, bounced, unsubscribed. Per journey: entered
 (enrolments), converted (journey.goal), exits by reason (and per exit step), split variants vs
-holdout, and the journey file's objectives: met, not met, or no data yet (a rate over nothing,
-e.g. an open rate before any delivery). Rates: open = opened/delivered, click = clicked/delivered
+holdout, and the journey file's objectives: met, not met, no data yet (a rate over nothing,
+e.g. an open rate before any delivery), or no goal (a conversion rate without a goal). Rates: open = opened/delivered, click = clicked/delivered
 (the same for bots), click-to-open = clicked/opened, conversion = converted/entered.
 
 Public API: journey_report(store, journey, *, since=None) -> dict  (JSON-ready)
@@ -128,9 +128,11 @@ def _variants(data: _Data) -> list[dict[str, Any]]:
     return out
 
 
-def objective(name: str, target: float, totals: dict[str, Any]) -> dict[str, Any]:
+def objective(name: str, target: float, totals: dict[str, Any], has_goal: bool = True) -> dict[str, Any]:
     """An objective against the totals; a rate over nothing (no delivery, no entry) is no data yet,
-    neither met nor missed."""
+    neither met nor missed; so is a conversion rate where the journey has no goal to convert to."""
+    if name == "conversion_rate" and not has_goal:
+        return {"name": name, "target": target, "actual": None, "met": None, "status": "no goal"}
     actual = totals.get(name)
     met = None if actual is None else actual >= target
     status = "no data yet" if met is None else ("met" if met else "not met")
@@ -161,7 +163,7 @@ def journey_report(store: Any, journey: ir.Journey, *, since: datetime | None = 
     totals = _totals({s["id"]: s for s in steps if "sent" in s})
     totals.update(entered=entered, converted=converted, conversion_rate=rate(converted, entered),
                   completed=sum(1 for r in data.own if r.type == "journey.completed"))
-    objectives = [objective(name, target, totals) for name, target in journey.objectives]
+    objectives = [objective(name, target, totals, journey.goal is not None) for name, target in journey.objectives]
     return {"journey": journey.id, "title": journey.title or journey.id, "version": journey.version, "goal": journey.goal,
             "since": since.isoformat() if since else None, "totals": totals, "exits": dict(sorted(exits.items())),
             "steps": steps, "variants": _variants(data), "objectives": objectives}

@@ -16,7 +16,7 @@ from marketing.report_graph import graph_svg
 from marketing.report_style import CSS
 
 PRINT_WIDTH = 900  # a graph wider than this prints on a landscape page
-STATUS_CLASS = {"met": "met", "not met": "not-met", "no data yet": "no-data"}
+STATUS_CLASS = {"met": "met", "not met": "not-met", "no data yet": "no-data", "no goal": "no-data"}
 SHORT = {"clicked_bot": "bot clicks", "unsubscribed": "unsub.", "click_to_open": "click to open"}
 STEP_HEADERS = [SHORT.get(k, k.replace("_", " ")) for k in STEP_COLUMNS]
 VARIANT_KEYS = ("entered", "converted", "conversion_rate", "sent", "opened", "clicked", "open_rate", "click_rate")
@@ -43,7 +43,7 @@ def objectives_summary(report: dict[str, Any]) -> str:
     if not objectives:
         return '<span class="na">none set</span>'
     counts = {s: sum(1 for o in objectives if o["status"] == s) for s in STATUS_CLASS}
-    if counts["no data yet"] == len(objectives):
+    if counts["no data yet"] + counts["no goal"] == len(objectives):
         return _pill("no data yet")
     return " ".join(_pill(s, f"{n} {s}") for s, n in counts.items() if n)
 

@@ -178,12 +178,25 @@ def test_objectives_without_sends_say_no_data_yet(store):
 
 
 def test_met_and_not_met_objectives_are_marked(sqlite_store):
-    j = demo("double-opt-in")  # conversion_rate >= 70%
+    j = demo("welcome-series")  # click_rate >= 10%
     report_sample.fill(sqlite_store, j, contacts=10)
     r = journey_report(sqlite_store, j)
     (o,) = r["objectives"]
-    assert o["actual"] is not None and o["status"] == ("met" if o["actual"] >= 0.7 else "not met")
+    assert o["actual"] is not None and o["status"] == ("met" if o["actual"] >= 0.1 else "not met")
     assert f'<span class="pill {o["status"].replace(" ", "-")}">{o["status"]}</span>' in to_html([(j, r)])
+
+
+def test_a_conversion_objective_without_a_goal_is_not_missed(sqlite_store):
+    """cart-abandonment sets conversion_rate but no goal: nothing can ever convert, so the
+    objective says "no goal" (grey), not "not met" (red)."""
+    j = demo("cart-abandonment")
+    assert j.goal is None and "conversion_rate" in dict(j.objectives)
+    report_sample.fill(sqlite_store, j, contacts=10)
+    r = journey_report(sqlite_store, j)
+    conversion = next(o for o in r["objectives"] if o["name"] == "conversion_rate")
+    assert (conversion["status"], conversion["met"], conversion["actual"]) == ("no goal", None, None)
+    assert '<span class="pill no-data">no goal</span>' in to_html([(j, r)])
+    assert "objective conversion_rate >= 10.0%: - NO GOAL" in to_table(r)
 
 
 def test_page_summary_first_and_a_section_per_journey(sqlite_store):
@@ -208,6 +221,8 @@ def test_page_summary_first_and_a_section_per_journey(sqlite_store):
     t = journey_report(sqlite_store, journeys[1])["totals"]
     assert re.search(rf"Trial to paid nurture trial-to-paid {t['entered']} {t['sent']} {t['delivered']} ", rows[0])
     assert "No runs yet" in page[page.index('id="journey-webinar"'):]
+    trial = page[page.index('id="journey-trial-to-paid"'):page.index('id="journey-webinar"')]
+    assert f'<td>Entered</td><td class="n">{t["entered"]}</td>' in trial  # funnel figures are text, not drawn
     assert "@media print" in page and "break-before:page" in page
     assert_self_contained(page)
 
