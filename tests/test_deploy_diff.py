@@ -10,7 +10,7 @@ import pytest
 from compiler import ir
 from compiler.build import build_entry, build_policy, build_step
 from compiler.compile import compile_file
-from compiler.yaml_terms import settings_yaml, step_yaml
+from compiler.yaml_terms import render, settings_yaml, step_yaml
 from deploy.diff import diff_journeys, migration_refusal
 from deploy.report import NO_CHANGES, format_plan
 from deploy.plan import JourneyPlan, Plan
@@ -91,14 +91,79 @@ def test_a_step_moved_elsewhere_in_the_list_shows_its_explicit_next():
     assert diff_journeys(old, new).lines() == ["~ a (wait): next: (not set) -> b", "~ step order changed"]
 
 
-SHIPPED = sorted(p for p in (Path(__file__).resolve().parent.parent / "journeys").glob("*.yaml")
-                 if compile_file(p).journey is not None)
+JOURNEYS = Path(__file__).resolve().parent.parent / "journeys"
+SHIPPED = sorted(p for p in JOURNEYS.glob("*.yaml") if compile_file(p).journey is not None)
+EVERY_OPTION = """\
+journey: every-option
+title: Every option
+description: A journey that uses every key the diff renders
+entry: {event: cart.abandoned, key: cart_id, reentry: {after: 30d}}
+goal: 'stage == "customer"'
+objectives: {open_rate: 0.4, click_rate: 0.1}
+policy:
+  consent: {email: marketing, sms: marketing, webhook: third-party}
+  on_no_consent: exit
+  quiet_hours: {from: "21:00", to: "08:30"}
+  timezone: Europe/Madrid
+  frequency_cap: {email: {max: 3, per: 7d}, sms: {max: 1, per: 1d12h}}
+steps:
+  - {id: mail, type: send_email, template: cart-reminder, purpose: marketing, on_failure: exit}
+  - {id: text, type: send_sms, template: cart-sms-reminder}
+  - {id: window-only, type: wait, window: {days: [mon, fri], from: "09:00", to: "17:30"}}
+  - {id: workdays, type: wait, duration: 36h, window: {days: [tue]}}
+  - {id: fixed, type: wait, until: "2030-03-01T09:00:00Z"}
+  - {id: before, type: wait, until: {attribute: webinar_at, offset: -1d}}
+  - id: react
+    type: wait_for
+    events:
+      - {event: email.clicked, of: mail, next: check}
+      - {event: email.opened, of: mail}
+    timeout: 3d
+    on_timeout: end
+  - id: check
+    type: branch
+    cases:
+      - {when: 'score >= 50 and "vip" in tags', next: ab}
+    default: end
+  - id: ab
+    type: split
+    variants:
+      - {name: a, percent: 45, next: profile}
+      - {name: b, percent: 45, next: tell}
+    holdout: 10
+    next: bye
+  - id: profile
+    type: set
+    stage: sql
+    score: {set: 0}
+    tags: {add: [hot], remove: [cold]}
+    attributes: {plan: team, seats: 5}
+    next: tell
+  - {id: tell, type: notify, to: sales, template: sales-handoff}
+  - id: hook
+    type: webhook
+    url: https://crm.example.com/hook
+    method: PUT
+    body: '{"id": "{{ contact.id }}"}'
+    purpose: third-party
+  - {id: bye, type: exit, reason: done}
+"""
 
 
-@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
-def test_the_rendering_compiles_back_to_the_same_ir(path: Path):
+@pytest.fixture()
+def every_option(tmp_path: Path) -> Path:
+    """A journey with every key and option the rendering knows (window-only wait, until a time
+    and an attribute, split holdout and next, webhook method, reentry after, caps, ...)."""
+    (tmp_path / "templates").symlink_to(JOURNEYS / "templates")
+    path = tmp_path / "every-option.yaml"
+    path.write_text(EVERY_OPTION)
+    return path
+
+
+@pytest.mark.parametrize("path", [*SHIPPED, None], ids=lambda p: p.stem if p else "every-option")
+def test_the_rendering_compiles_back_to_the_same_ir(path: Path | None, every_option: Path):
     """What the diff shows is what the file means: rendered fields rebuild every step and setting."""
-    compiled = compile_file(path).journey
+    compiled = compile_file(path or every_option).journey
     assert compiled is not None
     ids = [s.id for s in compiled.steps] + [None]
     for step, following in zip(compiled.steps, ids[1:]):
@@ -107,6 +172,7 @@ def test_the_rendering_compiles_back_to_the_same_ir(path: Path):
     assert build_entry(settings["entry"]) == compiled.entry
     assert build_policy(settings.get("policy", {})) == compiled.policy
     assert settings.get("goal") == compiled.goal
+    assert settings.get("objectives", {}) == dict(compiled.objectives)
 
 
 def test_a_long_text_is_cut_around_where_it_changed():
@@ -115,3 +181,18 @@ def test_a_long_text_is_cut_around_where_it_changed():
     new = replace(old, description=text + "A reminder after two hours.")
     (line,) = diff_journeys(old, new).lines()
     assert line.startswith("~ description: ...") and "after an hour" in line and "after two hours" in line
+
+
+def test_steps_render_as_the_file_writes_them(every_option: Path):
+    compiled = compile_file(every_option).journey
+    assert compiled is not None
+    ids = [s.id for s in compiled.steps] + [None]
+    shown = {s.id: render(step_yaml(s, f)) for s, f in zip(compiled.steps, ids[1:])}
+    assert shown["window-only"] == '{window: {days: [mon, fri], from: "09:00", to: "17:30"}}'
+    assert shown["workdays"] == "{duration: 1d12h, window: {days: [tue]}}"
+    assert shown["fixed"] == '{until: "2030-03-01T09:00:00Z"}'
+    assert shown["before"] == "{until: {attribute: webinar_at, offset: -1d}}"
+    assert shown["react"] == "{events: [{event: email.clicked, of: mail}, {event: email.opened, of: mail}], timeout: 3d, on_timeout: end}"
+    assert shown["ab"] == "{variants: [{name: a, percent: 45, next: profile}, {name: b, percent: 45, next: tell}], holdout: 10, next: bye}"
+    assert shown["hook"] == '{url: "https://crm.example.com/hook", method: PUT, body: \'{"id": "{{ contact.id }}"}\', purpose: third-party}'
+    assert render(settings_yaml(compiled)["policy"]["frequency_cap"]) == "{email: {max: 3, per: 7d}, sms: {max: 1, per: 1d12h}}"
