@@ -38,13 +38,13 @@ def _table(headers: list[str], rows: list[list[str]], cls: str = "") -> str:
 
 
 def objectives_summary(report: dict[str, Any]) -> str:
-    """One cell: how many objectives are met / not met, or no data yet."""
+    """One cell: how many objectives are met / not met (and unmeasured), or why none is measured."""
     objectives = report["objectives"]
     if not objectives:
         return '<span class="na">none set</span>'
     counts = {s: sum(1 for o in objectives if o["status"] == s) for s in STATUS_CLASS}
-    if counts["no data yet"] + counts["no goal"] == len(objectives):
-        return _pill("no data yet")
+    if not counts["met"] and not counts["not met"]:  # nothing measured: one word for the lot
+        return _pill("no data yet" if counts["no data yet"] else "no goal")
     return " ".join(_pill(s, f"{n} {s}") for s, n in counts.items() if n)
 
 
@@ -78,7 +78,8 @@ def summary(pairs: list[tuple[ir.Journey, dict[str, Any]]]) -> str:
             f'<tbody>{"".join(rows)}</tbody></table></div>'
             '<p class="meta">Runs: contacts who entered. Rates are over delivered messages; a human click counts as '
             "an open; clicks and opens the tracking server judged automatic (security scanners, prefetchers) count "
-            "as bots. An objective shows “no data yet” until there is something to measure it on.</p></section>")
+            "as bots. An objective shows “no data yet” until there is something to measure it on, and “no goal” "
+            "for a conversion rate where the journey has no goal to convert to.</p></section>")
 
 
 def _kpis(t: dict[str, Any], report: dict[str, Any]) -> str:
