@@ -11,6 +11,7 @@ from store.bulk_import import BulkImportMixin
 from store.codec_keys import CodecKeysMixin
 from store.db import make_engine, resolve_url
 from store.gdpr import GdprMixin
+from store.ingest import IngestMixin
 from store.journeys import JourneysMixin
 from store.marketing_state import MarketingStateMixin
 from store.migrations import current_version, migrate
@@ -19,7 +20,8 @@ from store.records import StoreError
 from store.suppression import load_suppression_key
 
 
-class Store(GdprMixin, JourneysMixin, MarketingStateMixin, ScoreLogMixin, BulkImportMixin, CodecKeysMixin):
+class Store(GdprMixin, JourneysMixin, MarketingStateMixin, ScoreLogMixin, BulkImportMixin, CodecKeysMixin,
+            IngestMixin):
     """Synchronous; call it from async code through `asyncio.to_thread`. Thread-safe (pooled engine)."""
 
     def __init__(self, url: str) -> None:

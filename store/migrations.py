@@ -18,6 +18,7 @@ from sqlalchemy import Connection, inspect, select, text
 from store import schema
 from store.db import utcnow
 from store.codec_keys import create_codec_keys_table
+from store.ingest import create_ingest_tables
 from store.marketing_state import create_marketing_tables
 
 APPEND_ONLY_MESSAGE = "consent_events is append-only: rows can only be removed by erasing the contact"
@@ -114,6 +115,7 @@ STEPS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (5, "payload codec keys (one per contact, wrapped)", create_codec_keys_table),
     (6, "enrolments by run (closing a run's enrolment)", _enrolment_run_index),
     (7, "contact aliases (earlier external ids)", _contact_aliases),
+    (8, "ingest: processed message ids, anonymous ids and profiles", create_ingest_tables),
 ]
 
 
