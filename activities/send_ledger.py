@@ -18,6 +18,7 @@ from activities.deps import Deps
 from activities.outcomes import END_OF_JOURNEY, write_outcome
 from activities.smtp_delivery import PermanentFailure, TemporaryFailure, Uncertain, deliver
 from activities.timing import step_now
+from tracking.verp import bounce_domain, verp_address
 
 
 def claim(deps: Deps, ref: StepRef, channel: str, message_id: str, links: list[str] | None = None) -> str:
@@ -77,8 +78,7 @@ async def transmit(deps: Deps, ref: StepRef, message: EmailMessage, recipients: 
         await asyncio.to_thread(store.ledger_set_status, ref.key, "transmitting")
 
     try:
-        # the envelope follows the From header (the journey's sender), so SPF/DKIM align with it
-        await deliver(deps.smtp, message, parseaddr(message["From"] or deps.sender)[1], recipients, transmitting)
+        await deliver(deps.smtp, message, envelope_sender(deps, ref, message), recipients, transmitting)
     except TemporaryFailure as exc:
         await asyncio.to_thread(store.ledger_set_status, ref.key, "claimed", exc.reply[:200])
         raise ApplicationError(f"temporary SMTP failure: {exc}", type="SmtpTemporary") from None
@@ -89,6 +89,15 @@ async def transmit(deps: Deps, ref: StepRef, message: EmailMessage, recipients: 
         await asyncio.to_thread(store.ledger_set_status, ref.key, "uncertain", str(exc))
         return Transmission(uncertain=True)
     return Transmission()
+
+
+def envelope_sender(deps: Deps, ref: StepRef, message: EmailMessage) -> str:
+    """MAIL FROM: the message's VERP address (tracking/verp.py), on the bounce domain (by default
+    the From domain, so SPF aligns with From), so a later bounce names the message and contact;
+    the From address itself for a message without our Message-ID."""
+    from_header = message["From"] or deps.sender
+    verp = verp_address(deps.signer, message["Message-ID"] or "", ref.contact_id, bounce_domain(from_header))
+    return verp or parseaddr(from_header)[1]
 
 
 def bounce_reason(exc: PermanentFailure) -> str:

@@ -3,7 +3,8 @@
     kind byte, then one record per field: a tag byte (field number * 4 + value type) and the value
 
 Value types: 0 an integer (zigzag varint), 1 UTF-8 text (varint length, bytes), 2 a Message-ID
-of our own shape `<32 hex digits@domain>` (16 raw bytes, then the domain as text). Binary rather
+of our own shape `<32 hex digits@domain>` (16 raw bytes, then the domain as text), 3 bare 32
+lowercase hex digits (16 raw bytes: a bounce token holds a Message-ID without its domain). Binary rather
 than JSON because every byte saved here is 4/3 of a character in every link of every message
 (and SMS counts characters). Only bytes that the AEAD authenticated are ever decoded, so the
 decoder's job is to be exact, not to resist attackers: anything unexpected is a ValueError.
@@ -15,10 +16,11 @@ import re
 from typing import Any
 
 # Append-only: the position is written into every token issued.
-KIND_CODES = ("open", "click", "unsubscribe", "preferences", "confirm")
+KIND_CODES = ("open", "click", "unsubscribe", "preferences", "confirm", "bounce")
 FIELD_CODES = ("message_id", "link", "contact_id", "channel", "purpose", "expires_at")
-INT, TEXT, MESSAGE_ID = 0, 1, 2
+INT, TEXT, MESSAGE_ID, HEX16 = 0, 1, 2, 3
 _OUR_MESSAGE_ID = re.compile(r"^<([0-9a-f]{32})@([^<>@\s]+)>$")
+_HEX16 = re.compile(r"^[0-9a-f]{32}$")
 
 
 def _varint(n: int) -> bytes:
@@ -41,6 +43,8 @@ def _record(code: int, value: Any) -> bytes:
     match = _OUR_MESSAGE_ID.match(value)
     if match:
         return bytes([code * 4 + MESSAGE_ID]) + bytes.fromhex(match[1]) + _text(match[2])
+    if _HEX16.match(value):
+        return bytes([code * 4 + HEX16]) + bytes.fromhex(value)
     return bytes([code * 4 + TEXT]) + _text(value)
 
 
@@ -99,6 +103,8 @@ def unpack(raw: bytes) -> tuple[str, dict[str, Any]]:
             value = reader.text()
         elif value_type == MESSAGE_ID:
             value = f"<{reader.take(16).hex()}@{reader.text()}>"
+        elif value_type == HEX16:
+            value = reader.take(16).hex()
         else:
             raise ValueError("unknown value type")
         fields[FIELD_CODES[code]] = value

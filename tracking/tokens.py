@@ -6,8 +6,9 @@ id nor the Message-ID, and a changed character is refused. AES-SIV is determinis
 fields give the same token (a retried send renders the same links) and no nonce is stored.
 `verify` hands back:
 
-    kind        open | click | unsubscribe | preferences | confirm
-    message_id  the message the token belongs to (open, click; optional for unsubscribe/preferences)
+    kind        open | click | unsubscribe | preferences | confirm | bounce
+    message_id  the message the token belongs to (open, click; optional for unsubscribe/preferences;
+                bounce: only its 32 hex digits, so the token fits a VERP local part: tracking/verp.py)
     link        index into the message's stored link list (click only)
     contact_id  the contact (every kind)
     channel     email | sms | ... (unsubscribe, confirm; optional for preferences)
@@ -57,6 +58,7 @@ _SIV_INFO = b"nurture.token.v2 aes-siv-512"  # HKDF info: the derived keys serve
 _SIV_TAG_BYTES = 16
 
 OPEN, CLICK, UNSUBSCRIBE, PREFERENCES, CONFIRM = "open", "click", "unsubscribe", "preferences", "confirm"
+BOUNCE = "bounce"
 
 # long field name -> short payload key of version 1 tokens (JSON)
 _SHORT = {
@@ -82,6 +84,7 @@ KINDS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
         frozenset({"message_id", "channel", "purpose", "expires_at"}),
     ),
     CONFIRM: (frozenset({"contact_id", "channel", "purpose", "expires_at"}), frozenset()),
+    BOUNCE: (frozenset({"message_id", "contact_id"}), frozenset()),
 }
 
 # Reasons carried by BadToken.
