@@ -108,11 +108,11 @@ def box_size(texts: list[Text]) -> tuple[float, float]:
     return (max(t.width for t in texts) + 2 * PAD_X + 2, sum(t.height for t in texts) + 2 * PAD_Y)
 
 
-def _draw_text(t: Text, x: float, y: float, anchor: str = "start") -> str:
+def _draw_text(t: Text, x: float, y: float) -> str:
     weight = ' font-weight="bold"' if t.bold else ""
     spans = "".join(f'<tspan x="{x:.1f}" dy="{t.size * (1.0 if i == 0 else 1.3):.1f}">{escape(line)}</tspan>'
                     for i, line in enumerate(t.lines))
-    return f'<text x="{x:.1f}" y="{y:.1f}" font-size="{t.size:g}" fill="{t.color}" text-anchor="{anchor}"{weight}>{spans}</text>'
+    return f'<text x="{x:.1f}" y="{y:.1f}" font-size="{t.size:g}" fill="{t.color}" {weight}>{spans}</text>'
 
 
 @dataclass(frozen=True)
@@ -149,11 +149,12 @@ def draw(journey: ir.Journey, notes: dict[str, list[str]] | None = None, *, widt
     """The journey as one <svg> sized to its content, with a viewBox so a page can scale it to
     its container (see `best` for the direction). `standalone` adds the XML namespace a
     separate .svg file needs."""
-    d = best(journey, notes, width)
-    return _svg(journey, d.layout, d.texts, d.labels, standalone)
+    return render(journey, best(journey, notes, width), standalone)
 
 
-def _svg(journey: ir.Journey, laid: Layout, texts: dict[str, list[Text]], labels: dict[int, Text], standalone: bool) -> str:
+def render(journey: ir.Journey, drawing: Drawing, standalone: bool = False) -> str:
+    """The SVG text of a laid-out drawing."""
+    laid, texts, labels = drawing.layout, drawing.texts, drawing.labels
     xmlns = ' xmlns="http://www.w3.org/2000/svg"' if standalone else ""
     parts = [f'<svg{xmlns} viewBox="0 0 {laid.width:.0f} {laid.height:.0f}" width="{laid.width:.0f}" '
              f'height="{laid.height:.0f}" role="img" aria-label="{escape(journey.id)} journey graph" '

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from compiler import graph, ir
-from compiler.graph_svg import draw
+from compiler.graph_svg import Drawing, best
 from marketing.report_format import pct
 
 GRAPH_WIDTH = 1000  # the page's content width: wider graphs are drawn left to right if that is narrower
@@ -36,5 +36,7 @@ def notes(report: dict[str, Any]) -> dict[str, list[str]]:
     return out
 
 
-def graph_svg(journey: ir.Journey, report: dict[str, Any], width: float = GRAPH_WIDTH) -> str:
-    return draw(journey, notes(report), width=width)
+def annotated(journey: ir.Journey, report: dict[str, Any], width: float = GRAPH_WIDTH) -> Drawing:
+    """The journey's drawing with its counts, laid out for a page `width` wide (see
+    compiler.graph_svg.best; compiler.graph_svg.render gives its SVG)."""
+    return best(journey, notes(report), width)

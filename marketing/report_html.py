@@ -10,9 +10,9 @@ from html import escape
 from typing import Any
 
 from compiler import graph, ir
-from compiler.graph_svg import STYLE
+from compiler.graph_svg import STYLE, render
 from marketing.report_format import STEP_COLUMNS, cell, pct
-from marketing.report_graph import graph_svg
+from marketing.report_graph import annotated
 from marketing.report_style import CSS
 
 PRINT_WIDTH = 900  # a graph wider than this prints on a landscape page
@@ -157,8 +157,8 @@ def journey_section(journey: ir.Journey, report: dict[str, Any]) -> str:
             escape(graph.entry_label(journey.entry))]
     if report.get("goal"):
         meta.append(f"goal <code>{escape(report['goal'])}</code>")
-    svg = graph_svg(journey, report)
-    wide = float(svg.split('viewBox="0 0 ', 1)[1].split(" ", 1)[0]) > PRINT_WIDTH
+    drawing = annotated(journey, report)
+    wide = drawing.layout.width > PRINT_WIDTH
     parts = [f'<section class="journey{" wide" if wide else ""}" id="{escape(anchor(report["journey"]))}">',
              f"<h2>{escape(report['title'])}</h2><p class=\"meta\">{' · '.join(meta)}</p>"]
     if t["entered"] or t["sent"]:
@@ -167,7 +167,7 @@ def journey_section(journey: ir.Journey, report: dict[str, Any]) -> str:
         since = f" since {report['since']}" if report["since"] else ""
         parts += [f'<p class="empty">No runs yet{escape(since)}: nothing in the store for this journey. '
                   "Its figures and objectives fill in as contacts enter.</p>", _objectives(report)]
-    parts += [f'<h3>Journey</h3><figure class="graph">{svg}{_legend()}</figure>',
+    parts += [f'<h3>Journey</h3><figure class="graph">{render(journey, drawing)}{_legend()}</figure>',
               _steps(report), _extras(report), '<p class="back"><a href="#summary">Back to the summary</a></p></section>']
     return "".join(parts)
 
