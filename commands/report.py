@@ -1,6 +1,7 @@
 """`python cli.py report [JOURNEY] [--since DATE] [--format table|json|html] [-o FILE]`:
 per journey and per step: entered, sent, skipped (why), delivered, opened, clicked (human /
-bot), bounced, unsubscribed, converted, rates, split variants and objectives met / not met."""
+bot), bounced, unsubscribed, converted, rates, split variants and objectives (met, not met, no
+data yet). `--format html` is one self-contained page to forward (marketing/report_html.py)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("report", help="journey KPIs per step, variants and objectives")
     p.add_argument("journey", nargs="?", help="a journey id in journeys/ (default: all)")
     p.add_argument("--since", metavar="DATE", help="only what happened from DATE (YYYY-MM-DD or ISO 8601; UTC if no zone)")
-    p.add_argument("--format", choices=("table", "json", "html"), default="table")
+    p.add_argument("--format", choices=("table", "json", "html"), default="table",
+                   help="html: one self-contained page (summary, a section per journey with its graph)")
     p.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of the terminal")
     p.add_argument("--journeys", default="journeys", metavar="DIR", help="the journeys folder (default: journeys)")
     add_db(p)
