@@ -246,6 +246,20 @@ def test_page_graphs_have_every_label_whole(sqlite_store):
     assert svg.get("viewBox") and ".graph svg{display:block;max-width:100%;height:auto" in page
 
 
+def test_page_escapes_what_journey_files_say(sqlite_store):
+    """Titles, step ids and conditions are text wherever they appear (summary, section, SVG)."""
+    from xml.etree import ElementTree
+
+    j = journey(ir.Branch(id="b", cases=(ir.Case(when='score < 5 and "a&b" in tags', next="hi"),), default=None),
+                ir.SendEmail(id="hi", template="welcome"), emails=["welcome"])
+    j = dataclasses.replace(j, title="<script>alert('x')</script> & co")
+    page = to_html([(j, journey_report(sqlite_store, j))])
+    assert_self_contained(page)
+    assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; &amp; co" in page
+    svg = ElementTree.fromstring(re.search(r"<svg.*?</svg>", page, re.S).group(0))
+    assert 'score < 5 and "a&b" in tags' in {"".join(t.itertext()) for t in svg.iter("text")}
+
+
 def test_cli_html_report_to_a_file(sqlite_url, tmp_path, capsys):
     out = tmp_path / "report.html"
     assert cli.main(["report", "--format", "html", "--db", sqlite_url, "--journeys", str(REPO / "journeys"),
