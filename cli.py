@@ -53,11 +53,17 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `cli.py contacts export 1 | head`: the reader left early, not a failure to report
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # the final flush must not fail again
+        return 141  # as a shell reports a process ended by SIGPIPE
 
 
 if __name__ == "__main__":
     code = main()
-    sys.stdout.flush()
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:  # the reader left before the buffered output was written
+        code = code or 141
     sys.stderr.flush()
     # temporalio's core can abort at interpreter exit in short-lived clients
     # (sdk-python issue 300); leave without running finalizers.

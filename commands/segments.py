@@ -22,6 +22,8 @@ def with_store(args: argparse.Namespace, body: Callable[[Any], int], errors: tup
             return body(store)
     except ConfigError as exc:
         print("\n".join(str(d) for d in exc.diagnostics), file=sys.stderr)
+    except BrokenPipeError:  # `segments | head`: cli.main ends quietly
+        raise
     except (StoreError, LookupError, ValueError, OSError, *errors) as exc:
         print(f"error: {exc}", file=sys.stderr)
     return 1
