@@ -30,6 +30,7 @@ _NAMES = [
     "scores",
     "suppress",
     "codec_server",
+    "snippet",
 ]
 
 COMMAND_MODULES: list[ModuleType] = [importlib.import_module(f"commands.{n}") for n in _NAMES]

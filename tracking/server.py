@@ -21,7 +21,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from compiler.consent_model import ConsentModel, load_consent_model
-from tracking import email_routes, events_api, pages, preferences, sms_routes
+from tracking import email_routes, events_api, pages, preferences, sms_routes, snippet
 from tracking.bots import BotRules
 from tracking.context import ClientProvider, JourneysProvider, Tracking
 from tracking.tokens import TokenSigner
@@ -47,6 +47,7 @@ async def server_error(request: Request, exc: Exception) -> Response:
 
 ROUTES = [
     Route("/healthz", healthz, methods=["GET"]),
+    Route("/t.js", snippet.script, methods=["GET"]),
     Route("/o/{token}", email_routes.open_pixel, methods=["GET"]),
     Route("/c/{token}", email_routes.click, methods=["GET"]),
     Route("/u/{token}", email_routes.unsubscribe_page, methods=["GET"]),
