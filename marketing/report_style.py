@@ -47,6 +47,7 @@ td.na{color:var(--na)}
 .funnel td.n{font-size:17px;font-weight:600}
 .graph{margin:6px 0;border:1px solid var(--line);border-radius:8px;padding:12px}
 .graph svg{display:block;max-width:100%;height:auto;margin:0 auto}
+.wide .graph{width:min(calc(100vw - 48px),1600px);margin-left:calc(50% - min(calc(50vw - 24px),800px))}
 figcaption{color:var(--muted);font-size:13px;margin-top:8px}
 .swatch{display:inline-block;width:12px;height:12px;border:1px solid;border-radius:3px;vertical-align:-1px;margin:0 4px 0 10px}
 .back{font-size:13px;margin-top:16px}
@@ -59,7 +60,7 @@ main{max-width:none;padding:0}
 .journey{break-before:page;border-top:none;margin-top:0;padding-top:0}
 table,figure,.kpis,h3{break-inside:avoid}
 h3{break-after:avoid}
-.graph{border:none;padding:0;break-before:page}
+.graph,.wide .graph{border:none;padding:0;break-before:page;width:auto;margin:0}
 .graph svg{max-height:225mm}
 .back{display:none}
 .scroll{overflow:visible}
