@@ -125,7 +125,13 @@ class DevStack:
             tracking_url=tracking_url,
             temperature_thresholds=temperature_thresholds(),
         )
+        if c.demo:  # before the app: its write keys are read from the environment
+            from devstack.demo_site import add_demo_site, use_dev_write_key
+
+            use_dev_write_key()
         app = tracking_app(deps, self.client, sms_auth_token=self.sms.state.auth_token, task_queue=c.task_queue)
+        if app is not None and c.demo:
+            add_demo_site(app, tracking_url)
         if app is not None:
             from devstack.uvicorn_thread import UvicornThread
 
@@ -159,6 +165,8 @@ class DevStack:
             "Tracking": (f"{self.tracking.url} (events API bearer token: {os.environ.get('NURTURE_API_TOKENS') or DEV_API_TOKEN})"
                          if self.tracking else "(tracking/server.py not available)"),
         }
+        if self.tracking and self.config.demo:
+            out["Demo site"] = f"{self.tracking.url}/demo/ (the page snippet and a signup form)"
         return out
 
     async def __aexit__(self, *exc: Any) -> None:
