@@ -112,7 +112,7 @@ def _draw_text(t: Text, x: float, y: float) -> str:
     weight = ' font-weight="bold"' if t.bold else ""
     spans = "".join(f'<tspan x="{x:.1f}" dy="{t.size * (1.0 if i == 0 else 1.3):.1f}">{escape(line)}</tspan>'
                     for i, line in enumerate(t.lines))
-    return f'<text x="{x:.1f}" y="{y:.1f}" font-size="{t.size:g}" fill="{t.color}" {weight}>{spans}</text>'
+    return f'<text x="{x:.1f}" y="{y:.1f}" font-size="{t.size:g}" fill="{t.color}"{weight}>{spans}</text>'
 
 
 @dataclass(frozen=True)
