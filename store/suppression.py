@@ -12,17 +12,35 @@ import hmac
 import os
 import secrets
 
-from sqlalchemy import Connection, select
+from typing import Any
+
+from sqlalchemy import Column, Connection, String, Table, select
 
 from store import schema
 from store.addresses import normalise_address
 from store.base import StoreBase, check_choice, check_text
-from store.db import utcnow
+from store.db import UTCDateTime, utcnow
 
-REASONS = ("hard_bounce", "complaint", "unsubscribe", "stop", "dnc", "manual", "erased")
+REASONS = ("hard_bounce", "complaint", "unsubscribe", "stop", "dnc", "manual", "erased", "soft_bounces")
 KEY_ENV = "NURTURE_SUPPRESSION_KEY"
 KEY_SETTING = "suppression_key"
 sp = schema.suppression.c
+
+# Bounce and complaint reports already acted on (marketing/bounces.py), by a key that holds no
+# personal data: a provider's event id or a hash of the report. Webhooks retry, MTAs resend.
+feedback_reports = Table(
+    "feedback_reports",
+    schema.metadata,
+    Column("key", String(200), primary_key=True),
+    Column("kind", String(20), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+)
+fr = feedback_reports.c
+
+
+def create_feedback_reports_table(conn: Any) -> None:
+    """Migration step (no-op where step 1 already made it)."""
+    feedback_reports.create(conn, checkfirst=True)
 
 
 def load_suppression_key(conn: Connection, insert: object) -> bytes:
@@ -57,6 +75,18 @@ class SuppressionMixin(StoreBase):
             stmt = self._insert(conn, schema.suppression).values(
                 channel=channel, address_hash=digest, reason=reason, source=source, at=utcnow())
             conn.execute(stmt.on_conflict_do_nothing(index_elements=["channel", "address_hash"]))
+
+    def claim_feedback_report(self, key: str, kind: str) -> bool:
+        """Record a bounce/complaint report as handled; False when it was already (a retry).
+        Inside `transaction()` it commits or rolls back with what the report changed."""
+        check_text("report key", key)
+        with self._write() as conn:
+            stmt = self._insert(conn, feedback_reports).values(key=key[:200], kind=kind, at=utcnow())
+            return self._inserted(conn, stmt.on_conflict_do_nothing(index_elements=["key"]), fr.key)
+
+    def feedback_report_seen(self, key: str) -> bool:
+        with self._read() as conn:
+            return conn.execute(select(fr.key).where(fr.key == key[:200])).first() is not None
 
     def lift_suppression(self, channel: str, address: str, *, only_reason: str) -> bool:
         """Lift a suppression the person themselves can undo (an SMS STOP undone by START).
