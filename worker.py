@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import sys
 from datetime import timedelta
 from typing import Any, Awaitable, Callable
 
@@ -68,6 +69,16 @@ def event_path(client: Client, deps: Deps, task_queue: str) -> Callable[..., Awa
     return publish_event
 
 
+def dkim_warnings(deps: Deps) -> list[str]:
+    """Senders the DKIM key does not align with: the worker's default and sending.yaml's."""
+    if deps.dkim is None:
+        return []
+    from activities.dkim_signing import alignment_warnings
+    from compiler.sending_model import default_sending_rules
+
+    return alignment_warnings(deps.dkim, [deps.sender, default_sending_rules().sender or ""])
+
+
 async def connect() -> Client:
     """A client from Temporal's environment configuration (address, namespace, TLS, API key)."""
     from temporalio.envconfig import ClientConfig
@@ -84,7 +95,9 @@ async def connect() -> Client:
 async def serve(task_queue: str = TASK_QUEUE) -> None:
     from marketing.hooks import temperature_thresholds
 
-    deps = Deps.from_env()  # configuration first: a bad value fails before any connection
+    deps = Deps.from_env()  # configuration first: a bad value (a DKIM key too) fails before any connection
+    for line in dkim_warnings(deps):
+        print(f"worker: warning: {line}", file=sys.stderr, flush=True)
     client = await connect()
     deps.temperature_thresholds = temperature_thresholds()
     worker = create_worker(client, deps, task_queue=task_queue)

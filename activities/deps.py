@@ -73,9 +73,11 @@ class Deps:
     # path here (worker.create_worker), so scoring, rules and running journeys hear it
     publish_event: Callable[..., Awaitable[Any]] | None = None
     sending: Any = None  # compiler.sending_model.SendingRules; None: journeys/sending.yaml (NURTURE_SENDING_FILE)
+    dkim: Any = None  # activities.dkim_signing.DkimSigner: signs every email; None: unsigned
 
     @classmethod
     def from_env(cls, store: Any = None, signer: Any = None) -> "Deps":
+        from activities.dkim_signing import signer_from_env as dkim_from_env
         from store import Store
         from tracking.tokens import signer_from_env
 
@@ -85,7 +87,9 @@ class Deps:
             for k, v in env.items()
             if k.startswith("NURTURE_TEAM_")
         }
+        dkim = dkim_from_env()  # before the store opens: a bad key is the first thing said
         return cls(
+            dkim=dkim,
             store=store or Store.open(env.get("NURTURE_DB_URL")),
             signer=signer or signer_from_env(),
             smtp=SmtpConfig(

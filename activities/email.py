@@ -49,6 +49,7 @@ async def send_email(deps: Deps, inp: SendInput) -> SendResult:
             domain=deps.message_domain,
             purpose=inp.purpose,
             parts=inp.parts,
+            dkim=deps.dkim,
         )
     except (RenderError, BuildError) as exc:
         await asyncio.to_thread(deps.store.record_event, inp.ref.contact_id, "email.failed",

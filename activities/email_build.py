@@ -23,6 +23,7 @@ from email.utils import format_datetime
 from html.parser import HTMLParser
 from typing import Any, Mapping
 
+from activities.dkim_signing import DkimSigner
 from activities.render import NO_PARTS, RenderedEmail, render_email
 from compiler.ir import EmailTemplate
 from tracking import tokens
@@ -42,8 +43,22 @@ class _VerbatimHeader(UnstructuredHeader):
         return f"{self.name}: {self}{policy.linesep}"
 
 
+class _SignatureHeader(UnstructuredHeader):
+    """`DKIM-Signature`: folded only where its value already has whitespace (a line break before
+    it), which relaxed canonicalisation ignores; never re-encoded."""
+
+    def fold(self, *, policy: Policy) -> str:  # type: ignore[override]
+        lines = [f"{self.name}:"]
+        for word in re.findall(r"\s*\S+", f" {self}"):
+            if len(lines[-1]) + len(word) > 78 and lines[-1].strip() and word[0].isspace():
+                lines.append("")
+            lines[-1] += word
+        return policy.linesep.join(lines) + policy.linesep
+
+
 _HEADERS = HeaderRegistry()
 _HEADERS.map_to_type("list-unsubscribe", _VerbatimHeader)
+_HEADERS.map_to_type("dkim-signature", _SignatureHeader)
 POLICY = default.clone(header_factory=_HEADERS)
 
 
@@ -110,6 +125,24 @@ class TrackingLinks:
     def template_urls(self) -> dict[str, str]:
         """The link variables templates may use (see compiler/template_vars.py)."""
         return {"unsubscribe_url": self.unsubscribe_url(), "preferences_url": self.preferences_url()}
+
+
+class InertLinks(TrackingLinks):
+    """A test send's links: the unsubscribe and preferences links lead to a page that changes
+    nothing (the tracking server refuses the token), so a tester cannot unsubscribe the contact."""
+
+    def unsubscribe_url(self) -> str:
+        return f"{self.root}/u/test-send"
+
+    def preferences_url(self) -> str:
+        return f"{self.root}/p/test-send"
+
+
+def links_for(*, base_url: str, signer: TokenSigner, message_key: str, domain: str, contact_id: str | int,
+              purpose: str = "marketing", tracking: bool = True, **_: Any) -> TrackingLinks:
+    """The links of one message (build_email's keyword arguments); inert ones for a test send."""
+    kind = TrackingLinks if tracking else InertLinks
+    return kind(base_url, signer, message_id_for(message_key, domain), contact_id, purpose=purpose)
 
 
 class _LinkTable:
@@ -237,11 +270,15 @@ def build_email(
     unsubscribe_mailto: str | None = None,
     reply_to: str | None = None,
     date: datetime | None = None,
+    dkim: DkimSigner | None = None,
+    tracking: bool = True,
 ) -> BuiltEmail:
-    """Assemble the tracked multipart/alternative message (text first, then html; UTF-8)."""
-    message_id = message_id_for(message_key, domain)
-    links = TrackingLinks(base_url, signer, message_id, contact_id, purpose=purpose)
-    html, text, urls = track(rendered.html, rendered.text, links)
+    """Assemble the tracked multipart/alternative message (text first, then html; UTF-8), DKIM-signed
+    when a signer is given. `tracking=False` (a test send) keeps links as written and adds no pixel."""
+    links = links_for(base_url=base_url, signer=signer, message_key=message_key, domain=domain,
+                      contact_id=contact_id, purpose=purpose, tracking=tracking)
+    message_id = links.message_id
+    html, text, urls = track(rendered.html, rendered.text, links) if tracking else (rendered.html, rendered.text, [])
 
     msg = EmailMessage(policy=POLICY)
     _set_header(msg, "From", sender)
@@ -267,7 +304,14 @@ def build_email(
         part = MIMEPart(policy=POLICY)
         part.set_content(body, subtype=subtype, charset="utf-8")
         msg.attach(part)
+    if dkim is not None:
+        dkim.sign(msg, wire_bytes(msg))
     return BuiltEmail(message=msg, message_id=message_id, links=urls)
+
+
+def wire_bytes(msg: EmailMessage) -> bytes:
+    """The message as it goes over SMTP (CRLF line ends), before dot-stuffing: what DKIM signs."""
+    return msg.as_bytes(policy=msg.policy.clone(linesep="\r\n"))
 
 
 def compose_email(
@@ -279,9 +323,6 @@ def compose_email(
 ) -> BuiltEmail:
     """Render (with the shared `parts` the template uses) + build in one call, with
     `unsubscribe_url`/`preferences_url` added to the context; `options` are build_email's."""
-    links = TrackingLinks(
-        options["base_url"], options["signer"], message_id_for(options["message_key"], options["domain"]),
-        options["contact_id"], purpose=options.get("purpose", "marketing"),
-    )
+    links = links_for(**options)
     rendered = render_email(template, {**context, **links.template_urls()}, parts)
     return build_email(rendered, **options)

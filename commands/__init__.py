@@ -31,6 +31,7 @@ _NAMES = [
     "suppress",
     "codec_server",
     "snippet",
+    "dkim",
 ]
 
 COMMAND_MODULES: list[ModuleType] = [importlib.import_module(f"commands.{n}") for n in _NAMES]
