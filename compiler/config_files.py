@@ -24,7 +24,8 @@ ConfigValidator = Callable[[Path], list[Diagnostic]]
 
 CONFIG_VALIDATORS: dict[str, ConfigValidator] = {}
 CONFIG_FILE_NAMES: frozenset[str] = frozenset(
-    {"scoring.yaml", "stages.yaml", "segments.yaml", "rules.yaml", "consent.yaml", "sending.yaml", "teams.yaml"}
+    {"scoring.yaml", "stages.yaml", "segments.yaml", "rules.yaml", "consent.yaml", "sending.yaml", "teams.yaml",
+     "forms.yaml"}
 )
 
 
@@ -40,6 +41,7 @@ CONFIG_VALIDATOR_MODULES: dict[str, str] = {
     "scoring.yaml": "marketing.scoring_model",
     "stages.yaml": "marketing.stages",
     "teams.yaml": "compiler.teams_model",
+    "forms.yaml": "compiler.forms_model",
 }
 
 
