@@ -16,12 +16,13 @@ from store.journeys import JourneysMixin
 from store.marketing_state import MarketingStateMixin
 from store.migrations import current_version, migrate
 from store.score_log import ScoreLogMixin
+from store.step_decisions import StepDecisionsMixin
 from store.records import StoreError
 from store.suppression import load_suppression_key
 
 
 class Store(GdprMixin, JourneysMixin, MarketingStateMixin, ScoreLogMixin, BulkImportMixin, CodecKeysMixin,
-            IngestMixin):
+            IngestMixin, StepDecisionsMixin):
     """Synchronous; call it from async code through `asyncio.to_thread`. Thread-safe (pooled engine)."""
 
     def __init__(self, url: str) -> None:

@@ -20,6 +20,7 @@ from store.db import utcnow
 from store.codec_keys import create_codec_keys_table
 from store.ingest import create_ingest_tables
 from store.marketing_state import create_marketing_tables
+from store.step_decisions import create_step_decisions_table
 from store.suppression import create_feedback_reports_table
 
 APPEND_ONLY_MESSAGE = "consent_events is append-only: rows can only be removed by erasing the contact"
@@ -118,6 +119,7 @@ STEPS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (7, "contact aliases (earlier external ids)", _contact_aliases),
     (8, "ingest: processed message ids, anonymous ids and profiles", create_ingest_tables),
     (9, "feedback reports handled (bounces, complaints: each once)", create_feedback_reports_table),
+    (10, "step decisions: sends postponed or skipped, and why (ids and codes)", create_step_decisions_table),
 ]
 
 
