@@ -96,6 +96,7 @@ class DevStack:
     async def _start(self) -> None:
         from activities.deps import Deps, SmsConfig, SmtpConfig
         from marketing.hooks import temperature_thresholds
+        from devstack.dev_dkim import dev_signer
         from devstack.sms_api import SmsApiServer
         from devstack.smtp_sink import SmtpSink
         from store import Store
@@ -124,7 +125,10 @@ class DevStack:
                            auth_token=self.sms.state.auth_token, status_callback=f"{tracking_url}/sms/status"),
             tracking_url=tracking_url,
             temperature_thresholds=temperature_thresholds(),
+            dkim=dev_signer(c.data_dir, c.journeys),  # signed like production mail (devstack/dev_dkim.py)
         )
+        self.report_lines.append(f"DKIM: signing as d={deps.dkim.domain} s=dev; its DNS record is in "
+                                 f"{c.data_dir / 'dkim-dev.txt'}")
         if c.demo:  # before the app: its write keys are read from the environment
             from devstack.demo_site import add_demo_site, use_dev_write_key
 

@@ -142,3 +142,22 @@ def test_sigint_stops_everything_with_exit_0(dev):
     assert "stopped" in rest
     time.sleep(0.2)
     assert [p for p in descendants if alive(p)] == []
+
+
+def test_the_sinks_messages_are_dkim_signed_and_verify_against_the_dev_record(dev):
+    """`cli.py dev` makes a key for the journeys' sender domain; the demo's emails verify with it."""
+    import re
+
+    import dkim
+
+    data = Path(dev.proc.args[dev.proc.args.index("--data-dir") + 1])
+    record = "".join(re.findall(r'"([^"]*)"', (data / "dkim-dev.txt").read_text()))
+    assert (data / "dkim-dev.pem").stat().st_mode & 0o077 == 0
+    deadline = time.monotonic() + 30
+    while not sorted((data / "outbox").glob("*.eml")) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    eml = sorted((data / "outbox").glob("*.eml"))
+    assert eml, "the demo sent no email"
+    raw = eml[0].read_bytes()
+    assert b"d=northwind.example" in raw.split(b"\r\n\r\n")[0] or b"d=northwind.example" in raw.split(b"\n\n")[0]
+    assert dkim.verify(raw, dnsfunc=lambda name, timeout=5: record.encode() if name == b"dev._domainkey.northwind.example." else None)

@@ -199,3 +199,16 @@ async def test_a_journey_message_from_the_sink_verifies_against_the_printed_reco
     assert delivery.message["From"] == SENDER
     assert delivery.raw.startswith(b"DKIM-Signature:")
     assert dkim.verify(delivery.raw, dnsfunc=dns_for(record))
+
+
+def test_the_dev_stack_key_is_made_once_for_the_senders_domain(tmp_path: Path) -> None:
+    from devstack.dev_dkim import dev_signer
+
+    first = dev_signer(tmp_path, ROOT / "journeys")
+    assert first.domain == "northwind.example" and first.selector == "dev"  # sending.yaml's from
+    assert stat.S_IMODE((tmp_path / "dkim-dev.pem").stat().st_mode) == 0o600
+    again = dev_signer(tmp_path, ROOT / "journeys")
+    assert again.record == first.record  # the key is kept: a published record stays right
+    record = "".join(re.findall(r'"([^"]*)"', (tmp_path / "dkim-dev.txt").read_text()))
+    raw = wire_bytes(built(again).message)
+    assert dkim.verify(raw, dnsfunc=dns_for(record, "dev._domainkey.northwind.example."))
