@@ -2,7 +2,8 @@
 
 A compliance layer under every journey's own `policy.quiet_hours`: e.g. SMS only 08:00-21:00
 local time everywhere, and stricter windows by country code. Also the default email sender
-(`from`, `reply_to`) of the journeys in its folder, resolved by the compiler (compiler/sender.py).
+(`from`, `reply_to`) of the journeys in its folder, resolved by the compiler (compiler/sender.py),
+and the soft-bounce limit (`bounces`, applied by marketing/bounces.py).
 Plain data, no I/O beyond loading.
 
 Public API:
@@ -44,11 +45,20 @@ class SendWindow:
 
 
 @dataclass(frozen=True)
+class BouncePolicy:
+    """`bounces:` soft bounces that suppress an address, within how many days."""
+
+    soft_limit: int = 3
+    soft_days: int = 30
+
+
+@dataclass(frozen=True)
 class SendingRules:
     channels: dict[str, SendWindow] = field(default_factory=dict)
     regions: dict[str, dict[str, SendWindow]] = field(default_factory=dict)
     sender: str | None = None  # `from`: the default sender of the journeys next to this file
     reply_to: str | None = None
+    bounces: BouncePolicy = field(default_factory=BouncePolicy)
 
     def window(self, channel: str, region: str | None) -> SendWindow | None:
         """The region's window for the channel if it has one, else the channel's, else None."""
@@ -92,7 +102,8 @@ def _build(doc: LoadedDoc, problems: Problems) -> SendingRules:
         for region, per in (data.get("regions") or {}).items()
     }
     senders = check_fields(doc, problems)
-    return SendingRules(channels=channels, regions=regions, **senders)
+    bounces = BouncePolicy(**(data.get("bounces") or {}))
+    return SendingRules(channels=channels, regions=regions, bounces=bounces, **senders)
 
 
 EMPTY = "the file is empty; sending.yaml declares channels:"
