@@ -10,6 +10,7 @@ from store import schema
 from store.bulk_import import BulkImportMixin
 from store.codec_keys import CodecKeysMixin
 from store.db import make_engine, resolve_url
+from store.deployments import DeploymentsMixin
 from store.gdpr import GdprMixin
 from store.ingest import IngestMixin
 from store.journeys import JourneysMixin
@@ -22,7 +23,7 @@ from store.suppression import load_suppression_key
 
 
 class Store(GdprMixin, JourneysMixin, MarketingStateMixin, ScoreLogMixin, BulkImportMixin, CodecKeysMixin,
-            IngestMixin, StepDecisionsMixin):
+            IngestMixin, StepDecisionsMixin, DeploymentsMixin):
     """Synchronous; call it from async code through `asyncio.to_thread`. Thread-safe (pooled engine)."""
 
     def __init__(self, url: str) -> None:
