@@ -21,7 +21,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from compiler.consent_model import ConsentModel, load_consent_model
-from tracking import email_routes, events_api, pages, preferences, sms_routes, snippet
+from tracking import email_routes, events_api, forms, pages, preferences, segment_api, sms_routes, snippet
 from tracking.bots import BotRules
 from tracking.context import ClientProvider, JourneysProvider, Tracking
 from tracking.tokens import TokenSigner
@@ -56,9 +56,13 @@ ROUTES = [
     Route("/p/{token}", preferences.save_preferences, methods=["POST"]),
     Route("/confirm/{token}", email_routes.confirm_page, methods=["GET"]),
     Route("/confirm/{token}", email_routes.confirm, methods=["POST"]),
+    Route("/f/{form}", forms.show_form, methods=["GET"]),
+    Route("/f/{form}", forms.submit_form, methods=["POST"]),
     Route("/sms/status", sms_routes.status, methods=["POST"]),
     Route("/sms/inbound", sms_routes.inbound, methods=["POST"]),
     Route("/v1/events", events_api.post_event, methods=["POST"]),
+    *(Route(f"/v1/{kind}", segment_api.endpoint(kind), methods=["POST"]) for kind in segment_api.TYPES),
+    Route("/v1/batch", segment_api.batch, methods=["POST"]),
 ]
 
 
@@ -75,10 +79,14 @@ def create_app(
     bot_rules: BotRules | None = None,
     task_queue: str | None = None,
     search_attributes: bool = False,
+    write_keys: Iterable[str] | None = None,
+    ingest_rate: str | None = None,
 ) -> Starlette:
     """The ASGI app. `consent_model` defaults to journeys/consent.yaml; `task_queue` is where
     journeys that events enter are started (default: the worker's); `search_attributes` gives
-    those runs their Journey/JourneyVersion/ContactId attributes (registered by apply)."""
+    those runs their Journey/JourneyVersion/ContactId attributes (registered by apply).
+    `write_keys`/`ingest_rate`: the Segment-compatible API's (tracking/segment_api.py; default
+    from NURTURE_WRITE_KEYS / NURTURE_INGEST_RATE)."""
     app = Starlette(
         routes=ROUTES,
         exception_handlers={404: not_found, 405: method_not_allowed, 500: server_error},
@@ -96,6 +104,7 @@ def create_app(
         task_queue=task_queue,
         search_attributes=search_attributes,
     )
+    segment_api.install(app, write_keys=write_keys, rate=ingest_rate)
     return app
 
 
