@@ -8,6 +8,7 @@ Public API:
     load_segments(path) -> dict[str, Segment]             (raises ConfigError)
     segment_members(store, segment_id, *, now=None) -> list[int]
     sweep(store, segment_id) -> (added, removed)           (compares with the last sweep)
+    explain_segment(store, segment_id, contact_id) -> Verdict  (each node for one contact, and its values)
     await sweep_and_publish(client, store, segment_id)     (publishes segment.entered / segment.left)
     validate_segments_file(path) -> [Diagnostic]           (registered for `cli.py validate`)
 """
@@ -21,7 +22,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import case, func, select
 
 from compiler.conditions import did_you_mean
 from compiler.config_files import CONFIG_VALIDATORS
@@ -31,6 +32,7 @@ from compiler.yaml_loader import LoadedDoc
 from compiler.config_file import ConfigError, load_config, validate_with
 from marketing.segments_sql import COMPARE_OPS, Cond, Ctx, to_sql
 from store import schema
+from store.ingest import anonymous_profiles
 
 FILE_NAME = "segments.yaml"
 SCHEMA_NAME = "segments"
@@ -192,11 +194,13 @@ def _segment(segments: Segments, segment_id: str) -> Segment:
 
 
 def members_query(store: Any, segment: Segment, segments: Segments, now: datetime | None = None) -> Any:
-    """SELECT contacts.id of the segment's members (not erased), ascending."""
+    """SELECT contacts.id of the segment's members (not erased, not anonymous profiles: no one
+    to reach yet, store/ingest.py), ascending."""
     ctx = Ctx(dialect=store.dialect, now=now or datetime.now(timezone.utc),
               resolve=lambda ref: _segment(segments, ref).where)
     c = schema.contacts.c
-    return select(c.id).where(c.erased_at.is_(None), to_sql(segment.where, ctx)).order_by(c.id)
+    anonymous = select(anonymous_profiles.c.contact_id)
+    return select(c.id).where(c.erased_at.is_(None), c.id.not_in(anonymous), to_sql(segment.where, ctx)).order_by(c.id)
 
 
 def segment_members(
@@ -232,12 +236,102 @@ async def sweep_and_publish(
     return added, removed
 
 
+@dataclass(frozen=True)
+class Verdict:
+    """One node of a segment's condition, evaluated for one contact (`explain_segment`): what it
+    tests, whether it holds, and what the contact has (`value`: the attribute's value, the tags,
+    the stage, the score, the number of events of those types)."""
+
+    test: str
+    result: bool
+    value: Any = None
+    children: tuple["Verdict", ...] = ()
+
+    def false_leaves(self) -> list["Verdict"]:
+        """The tests that made the condition false (under `not`, the ones that held)."""
+        if self.result or not self.children:
+            return [] if self.result else [self]
+        if self.test == "not":
+            return [self.children[0]]
+        return [leaf for child in self.children for leaf in child.false_leaves()]
+
+
+def _describe(cond: Cond) -> str:
+    if cond.kind in ("all", "any", "not"):
+        return cond.kind
+    if cond.kind == "attribute":
+        return f"attribute {cond.value} " + " and ".join(f"{op} {v!r}" for op, v in cond.ops)
+    if cond.kind == "score":
+        return f"score({cond.level}) " + " and ".join(f"{op} {v}" for op, v in cond.ops)
+    if cond.kind == "event":
+        text = f"event {'|'.join(cond.value)} at least {cond.at_least}"
+        text += f" within {cond.within_s}s" if cond.within_s is not None else ""
+        text += f" before {cond.before_s}s" if cond.before_s is not None else ""
+        return text + "".join(f" where {f} {op} {v!r}" for f, op, v in cond.where)
+    if cond.kind == "stage":
+        return f"stage in {list(cond.value)}"
+    return f"{cond.kind} {cond.value}"
+
+
+def _has(store: Any, contact: Any, cond: Cond) -> Any:
+    """What the contact has for a leaf test (the values that make it true or false)."""
+    if cond.kind == "attribute":
+        return contact.attributes.get(cond.value)
+    if cond.kind in ("tag", "tag_prefix"):
+        return sorted(contact.tags)
+    if cond.kind == "stage":
+        return contact.stage
+    if cond.kind == "score":
+        return store.get_scores(contact.id).get(cond.level, 0)
+    if cond.kind == "event":
+        e = schema.events.c
+        query = select(func.count()).where(e.contact_id == contact.id, e.type.in_(list(cond.value)))
+        return int(store.read_rows(query)[0][0])
+    return None
+
+
+def explain_segment(
+    store: Any, segment_id: str, contact_id: int, *, now: datetime | None = None, segments: Segments | None = None
+) -> Verdict:
+    """The segment's condition evaluated node by node for one contact, in one SQL query (the same
+    SQL as `segment_members`, one column per node), with the contact's values for each leaf."""
+    segments = segments if segments is not None else default_segments()
+    ctx = Ctx(dialect=store.dialect, now=now or datetime.now(timezone.utc),
+              resolve=lambda ref: _segment(segments, ref).where)
+    contact = store.get_contact(contact_id)
+    if contact is None:
+        raise SegmentError(f"no contact {contact_id}")
+    nodes: list[tuple[Cond, str]] = []
+
+    def walk(cond: Cond) -> None:
+        nodes.append((cond, _describe(cond)))
+        kids = (ctx.resolve(cond.value),) if cond.kind == "segment" else cond.children
+        for kid in kids:
+            walk(kid)
+
+    walk(_segment(segments, segment_id).where)
+    c = schema.contacts.c
+    columns = [case((to_sql(cond, ctx), 1), else_=0).label(f"n{i}") for i, (cond, _) in enumerate(nodes)]
+    row = store.read_rows(select(*columns).where(c.id == contact_id))[0]
+    position = iter(range(len(nodes)))
+
+    def build() -> Verdict:
+        i = next(position)
+        cond, test = nodes[i]
+        kids = (ctx.resolve(cond.value),) if cond.kind == "segment" else cond.children
+        children = tuple(build() for _ in kids)
+        return Verdict(test, bool(row[i]), None if children else _has(store, contact, cond), children)
+
+    return build()
+
+
 def _erased(store: Any, contact_id: int) -> bool:
     contact = store.get_contact(contact_id)
     return contact is None or contact.erased_at is not None
 
 
 __all__ = [
-    "ConfigError", "ENTERED", "LEFT", "Segment", "SegmentError", "load_segments", "members_query",
+    "ConfigError", "ENTERED", "LEFT", "Segment", "SegmentError", "Verdict", "explain_segment", "load_segments",
+    "members_query",
     "segment_members", "sweep", "sweep_and_publish", "validate_segments_file",
 ]
