@@ -143,3 +143,18 @@ def test_message_ids_are_claimed_once_per_key(store):
             assert store.claim_message("wk:a", "m-2")
             raise RuntimeError("the message failed")
     assert store.claim_message("wk:a", "m-2")  # rolled back with the message
+
+
+def test_merged_visits_make_the_known_contact_a_segment_member(store):
+    from marketing.segments import load_segments, segment_members
+
+    segments = load_segments(ROOT / "journeys" / "segments.yaml")
+    known = store.create_contact(external_id="crm-777", email="ada@example.com")
+    anon = identify(store, user_id=None, anonymous_id="a-1")
+    for days in (3, 2, 1):
+        visit(store, anon, days)
+    assert segment_members(store, "pricing-interest", segments=segments) == []  # anonymous: not listed
+    identify(store, user_id="crm-777", anonymous_id="a-1")
+    identify(store, user_id="crm-777", anonymous_id="a-1")
+    assert segment_members(store, "pricing-interest", segments=segments) == [known]
+    assert store.get_scores(known)["global"] == 30

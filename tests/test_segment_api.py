@@ -70,16 +70,22 @@ async def test_real_segment_client_anonymous_visits_then_identify(store, app):
         crm = SegmentClient(WRITE_KEY, host=server.url, sync_mode=True, on_error=lambda e, b: errors.append(e),
                             max_retries=0)
 
-        def site() -> None:
+        def visits() -> None:
             for _ in range(3):
                 crm.page(anonymous_id="browser-1", category="Docs", name="Pricing",
                          properties={"url": "https://example.com/pricing?plan=team", "path": "/pricing"},
                          context={"campaign": {"source": "newsletter", "medium": "email", "name": "spring"}})
+
+        def site() -> None:
             crm.identify("crm-777", {"email": "ada@example.com", "firstName": "Ada", "plan": "trial"},
                          anonymous_id="browser-1")
             crm.track("crm-777", "Demo Requested", {"seats": 5}, message_id="demo-1")
             crm.track("crm-777", "Demo Requested", {"seats": 5}, message_id="demo-1")  # a retry
 
+        await asyncio.to_thread(visits)
+        anonymous = store.contact_of_anonymous_id("browser-1")
+        assert store.is_anonymous(anonymous) and store.get_scores(anonymous)["global"] == 30
+        assert segment_members(store, "pricing-interest", segments=SEGMENTS) == []  # no one to reach yet
         await asyncio.to_thread(site)
     assert errors == []
     cid = store.find_contact(external_id="crm-777").id
