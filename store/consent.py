@@ -14,7 +14,7 @@ from store.records import ConsentDecision, ConsentEvent, ConsentState
 
 e = schema.consent_events.c
 d = schema.consent_decisions.c
-STATUSES = ("granted", "confirmed", "withdrawn")
+STATUSES = ("granted", "confirmed", "withdrawn", "pending")  # pending: given on a form, awaiting double opt-in
 GRANTING = ("granted", "confirmed")
 
 

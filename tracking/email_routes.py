@@ -19,6 +19,7 @@ from store import ContactNotFound, StoreError
 from tracking import pages, tokens
 from tracking.bots import click_bot_reason
 from tracking.context import Tracking, contact_id_of
+from tracking.pending_consent import pending_purposes
 from tracking.tokens import BadToken
 
 PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
@@ -202,11 +203,13 @@ def _confirm(ctx: Tracking, contact_id: int, fields: dict[str, Any], evidence: s
 
     channel, purpose = fields["channel"], fields["purpose"]
     state = ctx.store.consent_state(contact_id, channel, purpose)
-    if state is not None and state.status == "confirmed":
+    pending = pending_purposes(ctx.store, contact_id, channel)  # asked for on a form: confirm those
+    if not pending and state is not None and state.status == "confirmed":
         return "already"
     issued = fields["expires_at"] - CONFIRM_TTL_S
-    if state is not None and state.status == "withdrawn" and state.at.timestamp() > issued:
+    if not pending and state is not None and state.status == "withdrawn" and state.at.timestamp() > issued:
         return "withdrawn_since"
-    confirm_consent(ctx.store, contact_id, channel, purpose, source="double opt-in link", evidence=evidence,
-                    wording_version=ctx.consent_model.wording_version(purpose), **meta)
+    for each in pending or [purpose]:
+        confirm_consent(ctx.store, contact_id, channel, each, source="double opt-in link", evidence=evidence,
+                        wording_version=ctx.consent_model.wording_version(each), **meta)
     return "confirmed"
