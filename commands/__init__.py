@@ -31,8 +31,8 @@ _NAMES = [
     "suppress",
     "codec_server",
     "snippet",
-    "forms",
     "dkim",
+    "anonymous",
 ]
 
 COMMAND_MODULES: list[ModuleType] = [importlib.import_module(f"commands.{n}") for n in _NAMES]
