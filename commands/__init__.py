@@ -31,6 +31,7 @@ _NAMES = [
     "suppress",
     "codec_server",
     "snippet",
+    "forms",
     "dkim",
     "anonymous",
 ]
