@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-WRITE_KEYS_ENV = "NURTURE_WRITE_KEYS"
+WRITE_KEYS_ENV = "NURTURE_WRITE_KEYS"  # tracking.segment_api's (not imported here: `--help` stays fast)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -13,10 +13,10 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from tracking.segment_api import WRITE_KEYS_ENV
 from tracking.snippet import script_tag
 
 DEV_WRITE_KEY = "dev-write-key"
-WRITE_KEYS_ENV = "NURTURE_WRITE_KEYS"
 DEMO_FORM = "newsletter"
 
 BANNER = """<div id="banner" hidden><p>We would like to count your visits to personalise what we send you

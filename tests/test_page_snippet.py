@@ -20,9 +20,11 @@ from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
 from devstack.uvicorn_thread import UvicornThread
-from tests.tracking_helpers import http, make_app
+from tests.tracking_helpers import http, make_app, temporal_client
+from tracking import segment_api
 from tracking.snippet import MAX_SCRIPT_BYTES, SCRIPT_PATH, script_tag
 
+_ = temporal_client
 ROOT = Path(__file__).resolve().parent.parent
 WRITE_KEY = "wk_public_test"
 
@@ -130,6 +132,24 @@ def test_identify_after_consent_carries_the_user_and_traits(servers, tmp_path):
     page, ident = sent["/v1/page"], sent["/v1/identify"]
     assert ident["userId"] == "crm-777" and ident["traits"] == {"email": "ada@example.com"}
     assert ident["anonymousId"] == page["anonymousId"]  # the same first-party id ties the visits to the person
+
+
+async def test_what_the_browser_sends_is_accepted_by_the_tracking_api(sqlite_store, temporal_client, tmp_path):
+    """The exact bodies chromium sent (text/plain JSON, writeKey inside), replayed to the real
+    Segment-compatible API: the visit lands as page.visited, the identify ties it to crm-777."""
+    recorder = Recorder(make_app(sqlite_store, None))
+    with UvicornThread(recorder, name="tracking") as tracking, UvicornThread(site(tracking.url), name="site") as web:
+        chromium_dom(f"{web.url}/pricing?consent=1&identify=1&utm_source=news", tmp_path / "profile")
+    api = make_app(sqlite_store, temporal_client)
+    segment_api.install(api, write_keys=[WRITE_KEY])
+    async with http(api) as c:
+        for path, body in recorder.posts():
+            r = await c.post(path, content=json.dumps(body), headers={"content-type": "text/plain;charset=UTF-8"})
+            assert r.status_code == 200, r.text
+    contact = sqlite_store.find_contact(external_id="crm-777")
+    assert contact is not None and contact.email == "ada@example.com"
+    visits = sqlite_store.events_for(contact.id, type="page.visited")
+    assert len(visits) == 1 and visits[0].data["path"] == "/pricing" and visits[0].data["utm_source"] == "news"
 
 
 @pytest.mark.parametrize("signal", ["gpc=1", "dnt=1"])
