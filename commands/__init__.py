@@ -34,6 +34,7 @@ _NAMES = [
     "forms",
     "dkim",
     "anonymous",
+    "bounces",
 ]
 
 COMMAND_MODULES: list[ModuleType] = [importlib.import_module(f"commands.{n}") for n in _NAMES]

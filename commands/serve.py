@@ -3,6 +3,9 @@
 Configured from the environment: NURTURE_DB_URL (store), NURTURE_SECRET_KEYS (link tokens),
 NURTURE_API_TOKENS (events API bearer tokens), NURTURE_SMS_AUTH_TOKEN (Twilio signatures),
 NURTURE_TRACKING_URL (the public URL, as in emails and as given to Twilio), TEMPORAL_ADDRESS...
+
+`--bounces HOST:PORT` also runs the bounce mailbox (devstack/bounce_listener.py): an SMTP
+listener for the DSNs and complaints sent to the VERP envelope senders, in the same process.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     p.add_argument("--public-url", help="the URL people and Twilio reach this server at (default NURTURE_TRACKING_URL)")
     p.add_argument("--consent", default="journeys/consent.yaml", help="the consent model (default journeys/consent.yaml)")
+    p.add_argument("--bounces", metavar="HOST:PORT",
+                   help="also receive bounce and complaint mail over SMTP here (the MX of the bounce domain)")
     p.set_defaults(func=run)
 
 
@@ -48,13 +53,45 @@ def run(args: argparse.Namespace) -> int:
     import uvicorn
 
     from compiler.consent_model import ConsentModelError
+    from compiler.sending_model import SendingRulesError, default_sending_rules
     from deploy.load import DeployError
+    from devstack.bounce_listener import parse_host_port
 
     try:
+        bounces = parse_host_port(args.bounces) if args.bounces else None
+        policy = default_sending_rules().bounces if bounces else None
         app = build_app(args)
-    except (ConsentModelError, DeployError) as exc:
-        print(f"error: {exc}")
+    except (ConsentModelError, DeployError, SendingRulesError, ValueError) as exc:
+        print(f"error: {str(exc).splitlines()[0]}")
         return 1
     print(f"tracking server on http://{args.host}:{args.port} (public URL {app.state.tracking.public_url})")
-    uvicorn.run(app, host=args.host, port=args.port, log_level="info", lifespan="off")
+    if bounces is None:
+        uvicorn.run(app, host=args.host, port=args.port, log_level="info", lifespan="off")
+        return 0
+    import asyncio
+
+    try:
+        asyncio.run(_serve_with_bounces(app, args, bounces, policy))
+    except OSError as exc:
+        print(f"error: {exc}")
+        return 1
     return 0
+
+
+async def _serve_with_bounces(app, args: argparse.Namespace, bounces: tuple[str, int], policy) -> None:  # type: ignore[no-untyped-def]
+    """The tracking server and the bounce listener; the listener's reports are handled on this
+    loop, with the app's store, signer and event path."""
+    import asyncio
+
+    import uvicorn
+
+    from devstack.bounce_listener import BounceListener, mailbox_handle
+    from marketing.bounces import event_publisher
+
+    t = app.state.tracking
+    publish = event_publisher(t.store, t.client_provider, t.journeys_provider, t.task_queue, t.search_attributes)
+    handle = mailbox_handle(t.store, t.signer, publish, policy)
+    with BounceListener(handle, host=bounces[0], port=bounces[1], loop=asyncio.get_running_loop()):
+        print(f"bounce mailbox (SMTP) on {bounces[0]}:{bounces[1]}", flush=True)
+        server = uvicorn.Server(uvicorn.Config(app, host=args.host, port=args.port, log_level="info", lifespan="off"))
+        await server.serve()

@@ -23,10 +23,13 @@ import email.policy
 import hashlib
 import re
 from email.message import Message
+from typing import Any
 
 from flufl.bounce import all_failures
 
-from marketing.bounces import BOUNCE, COMPLAINT, Feedback
+from compiler.sending_model import BouncePolicy
+from marketing.bounces import BOUNCE, COMPLAINT, IGNORED, Feedback, Outcome, Publisher, apply
+from tracking.tokens import TokenSigner
 from tracking.verp import PREFIX
 
 _VERP = re.compile(re.escape(PREFIX) + r"[A-Za-z0-9_-]{20,80}@[A-Za-z0-9.-]+", re.IGNORECASE)
@@ -159,3 +162,14 @@ def _body_text(msg: Message) -> str:
             if isinstance(payload, bytes):
                 texts.append(payload.decode("utf-8", "replace"))
     return "\n".join(texts)
+
+
+async def ingest(store: Any, signer: TokenSigner, raw: bytes, publish: Publisher, *,
+                 envelope_rcpts: tuple[str, ...] = (), policy: BouncePolicy | None = None) -> Outcome:
+    """One mail from the bounce mailbox (listener or `cli.py bounces ingest`): read and acted on.
+    Not a report: outcome `ignored`, with why."""
+    try:
+        fb = parse_report(raw, envelope_rcpts)
+    except NotAReport as exc:
+        return Outcome(IGNORED, str(exc))
+    return await apply(store, signer, fb, publish, policy)

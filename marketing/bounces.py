@@ -44,7 +44,7 @@ BOUNCE, COMPLAINT, UNSUBSCRIBE, DELIVERY = "bounce", "complaint", "unsubscribe",
 EVENTS = {BOUNCE: "email.bounced", COMPLAINT: "email.complained", UNSUBSCRIBE: "email.unsubscribed",
           DELIVERY: "email.delivered"}
 # applied, duplicate (acted on before), unmatched (no message of ours), ignored (nothing to do)
-APPLIED, DUPLICATE, UNMATCHED = "applied", "duplicate", "unmatched"
+APPLIED, DUPLICATE, UNMATCHED, IGNORED = "applied", "duplicate", "unmatched", "ignored"
 
 # publish(contact_id, event_type, *, data, message_id, journey_id, step_id) -> anything
 Publisher = Callable[..., Awaitable[Any]]

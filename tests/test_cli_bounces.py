@@ -1,0 +1,53 @@
+"""`cli.py bounces ingest`: files exported from a mailbox, acted on once, one line each."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from devstack.ports import free_port
+from store import Store
+from tests.bounce_samples import filled, sample
+from tracking import tokens
+from tracking.verp import verp_address
+
+ROOT = Path(__file__).resolve().parent.parent
+KEY = "cli-bounces-test-key-0123456789"
+
+
+def cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "cli.py", *args], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=120)
+
+
+def test_ingest_acts_once_and_says_what_each_file_was(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'n.db'}"
+    store = Store.open(url)
+    contact_id = store.create_contact(email="ana@example.com")
+    store.record_consent(contact_id, "email", "marketing", "granted", source="test")
+    mid = "<" + "cd" * 16 + "@nurture.local>"
+    store.save_message(mid, contact_id=contact_id, journey_id="welcome", step_id="hello", channel="email", links=[])
+    verp = verp_address(tokens.TokenSigner([KEY.encode()]), mid, contact_id, "northwind.example")
+    complaint = tmp_path / "complaint.eml"
+    complaint.write_bytes(filled("arf_yahoo_shape.eml", verp=verp, rcpt="redacted", message_id="<x@y>"))
+    delay = tmp_path / "delay.eml"
+    delay.write_bytes(sample("simple_28.eml"))
+    env = dict(os.environ, NURTURE_DB_URL=url, NURTURE_SECRET_KEYS=KEY, TEMPORAL_ADDRESS=f"127.0.0.1:{free_port()}")
+
+    first = cli("bounces", "ingest", str(complaint), str(delay), env=env)
+    assert first.returncode == 0, first.stderr
+    lines = first.stdout.splitlines()
+    assert lines[0] == (f"{complaint}: applied: contact {contact_id}, message {mid} (by verp): email.complained, "
+                        "address suppressed (complaint), email marketing consent withdrawn")
+    assert lines[1] == f"{delay}: ignored: a delay warning (the mail is still being retried)"
+    assert "Temporal not reachable" in first.stderr and "Traceback" not in first.stderr
+    assert store.consent_state(contact_id, "email", "marketing").status == "withdrawn"
+
+    again = cli("bounces", "ingest", str(complaint), str(tmp_path / "missing.eml"), env=env)
+    assert again.returncode == 1
+    assert again.stdout.splitlines()[0].startswith(f"{complaint}: duplicate: report mail:")
+    assert f"error: {tmp_path / 'missing.eml'}: cannot read: No such file or directory" in again.stderr
+    assert len(store.events_for(contact_id, type="email.complained")) == 1
+    store.close()
