@@ -29,7 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
 # Short-lived commands that start a Temporal client (or a simulation's worker) in this process.
 # Serving commands (dev, serve) keep temporalio's default core logging, like worker.py; the
 # others never load temporalio (validate must start fast).
-CLIENT_COMMANDS = {"simulate", "test", "plan", "apply", "enroll", "status", "event", "contacts"}
+CLIENT_COMMANDS = {"simulate", "test", "plan", "apply", "enroll", "status", "event", "contacts", "explain"}
 # The core's warnings a CLI user cannot act on: the time-skipping test server (simulate,
 # test) does not advertise the heartbeat-details capability, and the core says so at every start.
 QUIET_CORE_TARGETS = ("temporalio_sdk_core::worker",)

@@ -62,7 +62,7 @@ def check(deps: Deps, inp: SendInput, channel: str, now: datetime | None = None)
         return SendResult("skipped", reason="no_contact")
     address = contact.email if channel == "email" else contact.phone
     if not address:
-        return SendResult("skipped", reason="no_address")
+        return _recorded(store, inp, SendResult("skipped", reason="no_address"))
     earlier = previous_outcome(deps, inp.ref.key, inp.finish)
     if earlier is not None:
         return earlier
@@ -77,17 +77,28 @@ def check(deps: Deps, inp: SendInput, channel: str, now: datetime | None = None)
         wait = postpone_until(contact, channel, now, zone(tz_name, inp.timezone), inp.quiet_hours,
                               deps.sending, deps.sms.default_region)
     except NoSendWindow:
-        return SendResult("skipped", reason="no_send_window")
+        return _recorded(store, inp, SendResult("skipped", reason="no_send_window"))
     if wait is not None:
-        return SendResult("postponed", reason=wait[1], retry_at=wait[0].isoformat())
+        return _recorded(store, inp, SendResult("postponed", reason=wait[1], retry_at=wait[0].isoformat()))
     if inp.frequency_cap:
         limit, per_s = inp.frequency_cap
         since = now - timedelta(seconds=per_s)
         times = store.send_times(contact.id, channel, since=since)
         if len(times) >= limit:
             retry = min(times) + timedelta(seconds=per_s + 1)
-            return SendResult("postponed", reason="frequency_cap", retry_at=retry.isoformat())
+            return _recorded(store, inp, SendResult("postponed", reason="frequency_cap", retry_at=retry.isoformat()))
     return Cleared(contact=contact, address=address, timezone=tz_name)
+
+
+def _recorded(store: Any, inp: SendInput, result: SendResult) -> SendResult:
+    """Keep why a send did not go now (store.step_decisions), for `cli.py explain`."""
+    ref = inp.ref
+    store.record_step_decision(
+        ref.contact_id, workflow_id=ref.workflow_id, run_id=ref.run_id, step_id=ref.step_id, visit=ref.visit,
+        decision=result.status, reason=result.reason,
+        until=datetime.fromisoformat(result.retry_at) if result.retry_at else None, at=step_now(ref.at),
+    )
+    return result
 
 
 def template_context(deps: Deps, inp: SendInput | Any, journey_title: str = "") -> dict[str, Any]:

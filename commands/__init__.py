@@ -33,6 +33,7 @@ _NAMES = [
     "snippet",
     "forms",
     "dkim",
+    "explain",
     "anonymous",
     "bounces",
 ]

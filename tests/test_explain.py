@@ -1,0 +1,193 @@
+"""`cli.py explain`: every reason comes from a real run on the time-skipping server (real worker,
+activities, SMTP sink, SQLite store), never from a fabricated record."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import replace
+from datetime import timezone
+from pathlib import Path
+
+import pytest
+
+from compiler import ir
+from engine.simulation import SimEvent, Simulation
+from explain.build import explain
+from explain.render import to_dict, to_text
+from tests.journey_builder import journey
+
+pytestmark = pytest.mark.asyncio
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def person(name: str, **extra):
+    spec = {"email": f"{name}@example.com", "first_name": f"Zq{name}", "timezone": "Europe/Madrid",
+            "consent": {"email": ["marketing"]}}
+    spec.update(extra)
+    return spec
+
+
+def named(j: ir.Journey, journey_id: str) -> ir.Journey:
+    j = replace(j, id=journey_id)
+    return replace(j, version=j.content_hash())
+
+
+def two_emails(journey_id: str, **policy) -> ir.Journey:
+    return named(journey(
+        ir.SendEmail(id="first", template="first", next="pause"),
+        ir.Wait(id="pause", duration_s=2 * 86400, next="second"),
+        ir.SendEmail(id="second", template="second"),
+        emails=["first", "second"], **policy), journey_id)
+
+
+@pytest.fixture(scope="module")
+async def sim():
+    async with Simulation() as s:
+        yield s
+
+
+def kinds(ex, kind: str) -> list[str]:
+    return [i.text for i in ex.sorted_items() if i.kind == kind]
+
+
+async def test_a_sent_message_shows_its_consent_decision_and_basis(sim):
+    out = await sim.run(two_emails("explain-sent"), person("sent"))
+    assert out.result.outcome == "completed"
+    cid = sim.store.find_contact(email="sent@example.com").id
+    ex = await explain(sim.store, None, cid)
+    sent = [i for i in ex.sorted_items() if i.kind == "sent"]
+    assert [i.step for i in sent] == ["first", "second"]
+    assert sent[0].message_id == str(out.emails[0]["Message-ID"]).strip()
+    assert "consent: email/marketing consent granted via simulation" in sent[0].text
+    assert sent[0].data["consent"]["purpose"] == "marketing" and sent[0].data["consent"]["source"] == "simulation"
+    assert kinds(ex, "entered") == [f"entered explain-sent (version {out_version(sim, 'explain-sent')}) "
+                                    "by hand (cli.py enroll, a rule or the API)"]
+    assert kinds(ex, "outcome") == ["completed at step second"]
+    text = to_text(ex)
+    assert "Europe/Madrid" in text and "CET" in text and "UTC)" in text  # local time, then UTC
+
+
+def out_version(sim, journey_id: str) -> str:
+    return sim.store.list_journey_versions(journey_id)[-1].version
+
+
+async def test_no_consent_is_a_skip_with_its_basis(sim):
+    await sim.run(two_emails("explain-noconsent"), person("noconsent", consent={}))
+    cid = sim.store.find_contact(email="noconsent@example.com").id
+    ex = await explain(sim.store, None, cid)
+    assert kinds(ex, "skipped") == ["skipped (email): no email/marketing consent on record"] * 2
+    assert [i.step for i in ex.sorted_items() if i.kind == "skipped"] == ["first", "second"]
+    assert kinds(ex, "sent") == []
+
+
+async def test_an_unsubscribed_contact_is_skipped_since_the_unsubscribe(sim):
+    out = await sim.run(two_emails("explain-unsub"), person("unsub"), [SimEvent.parse("email.unsubscribed@first+1h")])
+    assert len(out.emails) == 1
+    cid = sim.store.find_contact(email="unsub@example.com").id
+    ex = await explain(sim.store, None, cid)
+    skipped = [i for i in ex.sorted_items() if i.kind == "skipped"]
+    assert len(skipped) == 1 and skipped[0].step == "second"
+    withdrawn = sim.store.consent_state(cid, "email", "marketing")
+    assert skipped[0].text == ("skipped (email): email/marketing consent withdrawn since "
+                               f"{withdrawn.at.isoformat()} by simulation")
+    assert "consent email/marketing withdrawn via simulation" in kinds(ex, "consent")
+
+
+async def test_a_suppressed_address_is_skipped_and_the_suppression_shown(sim):
+    sim.store.suppress("email", "bounced@example.com", reason="hard_bounce", source="smtp 550 5.1.1")
+    await sim.run(two_emails("explain-suppressed"), person("bounced"))
+    cid = sim.store.find_contact(email="bounced@example.com").id
+    ex = await explain(sim.store, None, cid)
+    assert kinds(ex, "skipped")[0] == "skipped (email): address suppressed (hard_bounce)"
+    assert kinds(ex, "suppressed") == ["email address suppressed (hard_bounce) by smtp 550 5.1.1"]
+
+
+async def test_quiet_hours_postpone_with_the_time_they_end(sim):
+    now = (await sim.env.get_current_time()).astimezone(timezone.utc)
+    quiet = ir.QuietHours(from_min=now.hour * 60, to_min=((now.hour + 2) % 24) * 60)
+    j = named(journey(ir.SendEmail(id="offer", template="offer"), emails=["offer"], quiet_hours=quiet,
+                      timezone="UTC"), "explain-quiet")
+    out = await sim.run(j, person("night", timezone="UTC"))
+    assert len(out.emails) == 1
+    cid = sim.store.find_contact(email="night@example.com").id
+    ex = await explain(sim.store, None, cid)
+    postponed = [i for i in ex.sorted_items() if i.kind == "postponed"]
+    assert len(postponed) == 1 and postponed[0].step == "offer"
+    until = postponed[0].data["until"]
+    assert postponed[0].text == f"postponed: quiet hours until {until}"
+    assert until.startswith(now.date().isoformat()) or until > now.isoformat()
+    assert f"T{(now.hour + 2) % 24:02d}:00:00" in until
+
+
+async def test_goal_met_is_an_outcome_with_its_step(sim):
+    j = named(journey(
+        ir.SendEmail(id="first", template="first", next="convert"),
+        ir.SetProfile(id="convert", stage="customer", next="second"),
+        ir.SendEmail(id="second", template="second"),
+        emails=["first", "second"], goal='stage == "customer"'), "explain-goal")
+    out = await sim.run(j, person("goal", stage="lead"))
+    assert out.result.outcome == "goal"
+    cid = sim.store.find_contact(email="goal@example.com").id
+    ex = await explain(sim.store, None, cid)
+    assert kinds(ex, "outcome") == ["goal met at step second (goal)"]
+    assert kinds(ex, "stage")[-1].startswith("stage lead -> customer")
+
+
+async def test_message_narrows_to_one_message_its_chain_and_engagement(sim):
+    j = named(journey(
+        ir.SendEmail(id="first", template="first", next="second"),
+        ir.SendEmail(id="second", template="second", next="linger"),
+        ir.Wait(id="linger", duration_s=86400),
+        emails=["first", "second"]), "explain-message")
+    out = await sim.run(j, person("clicker"),
+                        [SimEvent.parse("email.opened@second+1h"), SimEvent.parse("email.clicked@second+2h"),
+                         SimEvent(type="email.clicked", step="second", delay_s=7200, likely_bot=True)])
+    cid = sim.store.find_contact(email="clicker@example.com").id
+    second = str(out.emails[1]["Message-ID"]).strip()
+    ex = await explain(sim.store, None, cid, message_id=second.strip("<>"))
+    m = ex.message
+    assert m["message_id"] == second and m["step"] == "second" and m["template"] == "second"
+    assert m["subject"] == "second for Zqclicker" and m["delivery"] == "sent"
+    assert m["opens"] == {"human": 1, "bot": 0} and m["clicks"] == {"human": 1, "bot": 1}
+    assert {i.kind for i in ex.items} == {"entered", "sent", "engagement"}
+    assert all(i.message_id in (None, second) for i in ex.items)
+    doc = to_dict(ex)
+    assert doc["version"] == 1 and doc["message"]["clicks"]["bot"] == 1
+    # (under the time-skipping server, sends carry the skipped workflow time, events the wall clock's)
+    assert sorted(t["kind"] for t in doc["timeline"]) == ["engagement"] * 3 + ["entered", "sent"]
+
+
+def cli(sim, *args: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ, NURTURE_DB_URL=sim.store.url)
+    return subprocess.run([sys.executable, "cli.py", "explain", *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+async def test_cli_json_and_errors_for_unknown_and_erased_contacts(sim):
+    await sim.run(two_emails("explain-cli"), person("cliuser"))
+    cid = sim.store.find_contact(email="cliuser@example.com").id
+    done = cli(sim, "cliuser@example.com", "--no-temporal", "--format", "json")
+    assert done.returncode == 0, done.stderr
+    doc = json.loads(done.stdout)
+    assert doc["contact"] == {"id": cid, "timezone": "Europe/Madrid"}
+    assert [t["kind"] for t in doc["timeline"] if t["kind"] == "sent"] == ["sent", "sent"]
+    assert set(doc["timeline"][0]) == {"at", "local", "kind", "journey", "step", "workflow_id", "message_id",
+                                       "source", "text", "data"}
+
+    missing = cli(sim, "nobody@example.com", "--no-temporal")
+    assert missing.returncode == 1 and missing.stdout == ""
+    assert missing.stderr.strip().splitlines() == [
+        "error: no contact 'nobody@example.com' (give a contact id, an email or an external id)"]
+
+    erased = sim.store.create_contact(email="gone@example.com", first_name="Gone")
+    sim.store.erase_contact(erased)
+    done = cli(sim, str(erased), "--no-temporal")
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr.strip() == f"error: contact {erased} was erased: nothing is kept to explain"
+
+    unknown_journey = cli(sim, str(cid), "no-such-journey", "--no-temporal")
+    assert unknown_journey.returncode == 1 and "is not deployed" in unknown_journey.stderr
+    assert "Traceback" not in unknown_journey.stderr
