@@ -59,6 +59,7 @@ class GdprMixin(ProfileMixin, ScoresMixin, EventsMixin, LedgerMixin, MessagesMix
         return _plain({
             "contact": asdict(contact),
             "external_id_aliases": self.contact_aliases(contact_id),
+            "anonymous_ids": self.anonymous_ids_of(contact_id),  # type: ignore[attr-defined]  # IngestMixin
             "scores": self.get_scores(contact_id),
             "score_history": _records(self.score_history(contact_id)),
             "stage_history": _records(self.stage_history(contact_id)),

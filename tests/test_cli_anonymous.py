@@ -52,3 +52,17 @@ def test_bad_ttl_is_a_one_line_error(db: str, monkeypatch, capsys, argv, env) ->
     err = capsys.readouterr().err
     assert err.startswith("error: ") and err.count("\n") == 1 and "Traceback" not in err
     assert alive(db) == ["a-100", "a-40", "a-1", "a-old-but-known"]
+
+
+def test_contacts_export_by_crm_id_shows_merged_events(db: str, capsys) -> None:
+    import json
+
+    with Store.open(db) as store:
+        known = identify(store, user_id="crm-777", anonymous_id=None, traits={"email": "ada@example.com"})
+        anon = store.contact_of_anonymous_id("a-40")
+        identify(store, user_id="crm-777", anonymous_id="a-40")
+    assert cli.main(["contacts", "export", "crm-777"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["contact"]["id"] == known and doc["anonymous_ids"] == ["a-40"]
+    assert [(e["type"], e["contact_id"]) for e in doc["events"]] == [("page.visited", known)]
+    assert anon != known
