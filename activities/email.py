@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
+
 from activities import send_gate, send_ledger
 from activities.contracts import SendInput, SendResult
 from activities.deps import Deps
-from activities.email_build import BuildError, compose_email
+from activities.email_build import BuildError, BuiltEmail, compose_email
 from activities.outcomes import finished_with
 from activities.render import RenderError
 from activities.smtp_delivery import PermanentFailure
@@ -28,29 +30,41 @@ def confirm_url(deps: Deps, contact_id: int) -> str:
     return f"{deps.tracking_url}/confirm/{token}"
 
 
+def message_context(deps: Deps, inp: SendInput) -> dict[str, Any]:
+    """What the step's template sees for its contact (store reads; run it off the event loop)."""
+    context = send_gate.template_context(deps, inp)
+    context["confirm_url"] = confirm_url(deps, inp.ref.contact_id)
+    return context
+
+
+def compose_step_email(deps: Deps, inp: SendInput, context: dict[str, Any], *, to: str, locale: str | None,
+                       **overrides: Any) -> BuiltEmail:
+    """The step's message for one contact, in their locale: what send_email sends and what
+    `cli.py preview` / `send-test` show and send (`overrides`: build_email's, e.g. tracking=False)."""
+    template = pick_locale(email_templates(inp), inp.template_name, locale)
+    options: dict[str, Any] = dict(
+        to=to,
+        sender=inp.sender or deps.sender,
+        reply_to=inp.reply_to or deps.reply_to or None,
+        message_key=inp.ref.key,
+        base_url=deps.tracking_url,
+        signer=deps.signer,
+        contact_id=inp.ref.contact_id,
+        domain=deps.message_domain,
+        purpose=inp.purpose,
+        parts=inp.parts,
+        dkim=deps.dkim,
+    )
+    return compose_email(template, context, **{**options, **overrides})
+
+
 async def send_email(deps: Deps, inp: SendInput) -> SendResult:
     cleared = await asyncio.to_thread(send_gate.check, deps, inp, "email")
     if isinstance(cleared, SendResult):
         return cleared
-    context = await asyncio.to_thread(send_gate.template_context, deps, inp)
-    context["confirm_url"] = confirm_url(deps, inp.ref.contact_id)
-    template = pick_locale(email_templates(inp), inp.template_name, cleared.contact.locale)
+    context = await asyncio.to_thread(message_context, deps, inp)
     try:
-        built = compose_email(
-            template,
-            context,
-            to=cleared.address,
-            sender=inp.sender or deps.sender,
-            reply_to=inp.reply_to or deps.reply_to or None,
-            message_key=inp.ref.key,
-            base_url=deps.tracking_url,
-            signer=deps.signer,
-            contact_id=inp.ref.contact_id,
-            domain=deps.message_domain,
-            purpose=inp.purpose,
-            parts=inp.parts,
-            dkim=deps.dkim,
-        )
+        built = compose_step_email(deps, inp, context, to=cleared.address, locale=cleared.contact.locale)
     except (RenderError, BuildError) as exc:
         await asyncio.to_thread(deps.store.record_event, inp.ref.contact_id, "email.failed",
                                 journey_id=inp.ref.journey_id, step_id=inp.ref.step_id,

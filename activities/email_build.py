@@ -272,6 +272,7 @@ def build_email(
     date: datetime | None = None,
     dkim: DkimSigner | None = None,
     tracking: bool = True,
+    subject_prefix: str = "",
 ) -> BuiltEmail:
     """Assemble the tracked multipart/alternative message (text first, then html; UTF-8), DKIM-signed
     when a signer is given. `tracking=False` (a test send) keeps links as written and adds no pixel."""
@@ -288,7 +289,7 @@ def build_email(
     for name in ("From", "To"):
         if len(msg[name].addresses) != 1 or "@" not in msg[name].addresses[0].addr_spec:
             raise BuildError(f"{name}: expected one email address, got {msg[name]!s}")
-    _set_header(msg, "Subject", rendered.subject)
+    _set_header(msg, "Subject", subject_prefix + rendered.subject)
     _set_header(msg, "Date", format_datetime(date or datetime.now(timezone.utc)))
     _set_header(msg, "Message-ID", message_id)
     unsubscribe = f"<{links.unsubscribe_url()}>"

@@ -219,34 +219,12 @@ class Simulation:
     # ------------------------------------------------------------ contacts
 
     def create_contact(self, spec: dict[str, Any], now: datetime | None = None) -> int:
-        """A contact from the `--contact` shape: email, phone, timezone, locale, first_name,
-        stage, score, tags, attributes, consent {channel: [purposes]} (or confirmed_consent).
-        An attribute written `now+10d` / `now-2h` becomes that simulated time (RFC 3339)."""
-        if not isinstance(spec, dict):
-            raise SimulationError("the contact must be a JSON object")
-        store = self.store
-        self.person.add(email=spec.get("email"), phone=spec.get("phone"),
-                        names=(spec.get("first_name"), spec.get("last_name")))
-        known = {"email", "phone", "timezone", "locale", "first_name", "last_name", "external_id", "stage",
-                 "score", "scores", "tags", "attributes", "consent", "confirmed_consent"}
-        unknown = sorted(set(spec) - known)
-        if unknown:
-            raise SimulationError(f"unknown contact field(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}")
-        contact_id = store.create_contact(
-            email=spec.get("email"), phone=spec.get("phone"), timezone=spec.get("timezone"),
-            locale=spec.get("locale"), first_name=spec.get("first_name"), last_name=spec.get("last_name"),
-            external_id=spec.get("external_id"), stage=spec.get("stage"),
-            attributes=_relative_times(spec.get("attributes") or {}, now), tags=spec.get("tags") or [],
-        )
-        if spec.get("score"):
-            store.add_score(contact_id, int(spec["score"]), reason="simulation")
-        for level, points in (spec.get("scores") or {}).items():
-            store.add_score(contact_id, int(points), level=level, reason="simulation")
-        for status, key in (("granted", "consent"), ("confirmed", "confirmed_consent")):
-            for channel, purposes in (spec.get(key) or {}).items():
-                for purpose in purposes:
-                    store.record_consent(contact_id, channel, purpose, status, source="simulation")
-        return contact_id
+        """A contact from the `--contact` shape (see `contact_from_spec`), its personal data noted
+        for the history scan."""
+        if isinstance(spec, dict):
+            self.person.add(email=spec.get("email"), phone=spec.get("phone"),
+                            names=(spec.get("first_name"), spec.get("last_name")))
+        return contact_from_spec(self.store, spec, now)
 
     # ------------------------------------------------------------ running
 
@@ -391,3 +369,32 @@ class Simulation:
                 )
             )
         return out
+
+
+def contact_from_spec(store: Any, spec: dict[str, Any], now: datetime | None = None) -> int:
+    """A contact in `store` from the `--contact` shape: email, phone, timezone, locale, first_name,
+    stage, score, tags, attributes, consent {channel: [purposes]} (or confirmed_consent).
+    An attribute written `now+10d` / `now-2h` becomes that simulated time (RFC 3339).
+    Also used by `cli.py preview` and `send-test` for a contact given as JSON."""
+    if not isinstance(spec, dict):
+        raise SimulationError("the contact must be a JSON object")
+    known = {"email", "phone", "timezone", "locale", "first_name", "last_name", "external_id", "stage",
+             "score", "scores", "tags", "attributes", "consent", "confirmed_consent"}
+    unknown = sorted(set(spec) - known)
+    if unknown:
+        raise SimulationError(f"unknown contact field(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+    contact_id = store.create_contact(
+        email=spec.get("email"), phone=spec.get("phone"), timezone=spec.get("timezone"),
+        locale=spec.get("locale"), first_name=spec.get("first_name"), last_name=spec.get("last_name"),
+        external_id=spec.get("external_id"), stage=spec.get("stage"),
+        attributes=_relative_times(spec.get("attributes") or {}, now), tags=spec.get("tags") or [],
+    )
+    if spec.get("score"):
+        store.add_score(contact_id, int(spec["score"]), reason="simulation")
+    for level, points in (spec.get("scores") or {}).items():
+        store.add_score(contact_id, int(points), level=level, reason="simulation")
+    for status, key in (("granted", "consent"), ("confirmed", "confirmed_consent")):
+        for channel, purposes in (spec.get(key) or {}).items():
+            for purpose in purposes:
+                store.record_consent(contact_id, channel, purpose, status, source="simulation")
+    return contact_id
