@@ -1,4 +1,7 @@
-"""`python cli.py apply [PATH] [--yes] [--migrate] [--drain JOURNEY]`: deploy journeys."""
+"""`python cli.py apply [PATH | PLAN_FILE] [--yes] [--migrate] [--drain JOURNEY]`: deploy journeys and
+their config files as one deployment, under the store's deploy lock, recording the git commit,
+branch and actor. A saved plan (`plan --out FILE`) is applied exactly, or refused if the live
+deployment moved since."""
 
 from __future__ import annotations
 
@@ -14,6 +17,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_deploy_args(p)
     p.add_argument("--yes", "-y", action="store_true",
                    help="do not ask for confirmation (needed without a terminal, e.g. in CI)")
+    p.add_argument("--allow-dirty", action="store_true",
+                   help="deploy a folder with uncommitted changes (recorded as dirty)")
+    p.add_argument("--force", action="store_true",
+                   help="deploy even though the live deployment's commit is not in this branch's history")
+    p.add_argument("--lock-timeout", type=float, default=60.0, metavar="SECONDS",
+                   help="how long to wait for another apply to finish (default 60)")
     p.set_defaults(func=run)
 
 
@@ -27,22 +36,53 @@ def confirm(prompt: str) -> bool:
 
 
 def run(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
     from commands.plan import load, make_plan
     from deploy.apply import apply_plan
+    from deploy.load import DeployError
+    from deploy.provenance import actor, source_of, stale_refusal
     from deploy.report import format_plan, format_report
-    from deploy.runner import run_action, task_queue
+    from deploy.runner import fail, run_action, task_queue
+    from deploy.saved_plan import is_saved_plan, load_plan, moved_refusal
 
-    journeys = load(args)
-    if journeys is None:
-        return 1
+    saved = None
+    if is_saved_plan(args.path):
+        try:
+            saved = load_plan(args.path)
+        except DeployError as exc:
+            return fail(str(exc))
+        journeys, source = saved.journeys, saved.source
+        source = replace(source, actor=actor(args.actor)) if source else source_of(".", args.actor)
+        args.drain, args.resume, args.migrate = saved.drain, saved.resume, saved.migrate
+    else:
+        journeys = load(args)
+        if journeys is None:
+            return 1
+        source = source_of(args.path, args.actor)
+    if source.dirty and not args.allow_dirty:
+        return fail(f"{args.path}: uncommitted changes (commit {(source.commit or 'none yet')[:12]} + edits); "
+                    "commit them, or deploy anyway with --allow-dirty; nothing applied")
 
     async def action(client, store) -> int:  # type: ignore[no-untyped-def]
-        plan = await make_plan(client, store, journeys, args)
-        if plan.has_changes:
-            print(format_plan(plan))
-            if not args.yes and not confirm("apply these changes?"):
-                return 1
-        print(format_report(await apply_plan(client, store, plan, task_queue=task_queue())))
-        return 0
+        with store.deploy_lock(f"{source.actor} (apply {source.commit[:12] if source.commit else 'no commit'})",
+                               timeout=args.lock_timeout):
+            live = store.live_deployment()
+            if saved is not None:
+                refusal = moved_refusal(saved, live)
+            else:
+                refusal = "" if args.force or live is None else stale_refusal(source, live.commit, live.commit_label)
+            if refusal:
+                raise DeployError(refusal)
+            if saved is not None:
+                plan = await make_plan(client, store, journeys, args, whole_set=saved.whole_set, files=saved.files)
+            else:
+                plan = await make_plan(client, store, journeys, args)
+            if plan.has_changes:
+                print(format_plan(plan))
+                if not args.yes and not confirm("apply these changes?"):
+                    return 1
+            print(format_report(await apply_plan(client, store, plan, task_queue=task_queue(), source=source)))
+            return 0
 
     return run_action(action)

@@ -9,6 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 from deploy.plan import Migration, Plan
+from deploy.provenance import Source, actor
 from deploy.schedules import DEFAULT_EVERY, delete_schedule, ensure_schedule
 from deploy.search_attributes import ensure_search_attributes
 from workflows.run_types import SIGNAL_MIGRATE, TASK_QUEUE, MigrateRequest
@@ -19,10 +20,44 @@ class ApplyReport:
     actions: list[str] = field(default_factory=list)
     refused: list[Migration] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    deployment_id: int | None = None  # the deployment recorded (None: nothing changed)
 
     @property
     def changed(self) -> bool:
         return bool(self.actions)
+
+
+def _activated(plan: Plan) -> dict[str, tuple[str | None, str]]:
+    """Journey id -> (version, action) for every journey the deployment changes."""
+    out = {p.journey_id: (p.new.version if p.new else (p.old.version if p.old else None), p.action)
+           for p in plan.journeys if p.action != "unchanged"}
+    for change in plan.state_changes:
+        version = next((p.new.version for p in plan.journeys if p.journey_id == change.journey_id and p.new), None)
+        out.setdefault(change.journey_id, (version, change.after))
+    return out
+
+
+def record_deployment(store: Any, plan: Plan, source: Source | None, report: ApplyReport) -> None:
+    """The journey versions, their states and the deployment row (provenance, what changed,
+    the config files) in one store transaction: all or nothing. StaleDeployment if the live
+    deployment is no longer the plan's base."""
+    from store.deployments import NewDeployment
+
+    if not plan.has_changes:
+        return
+    source = source or Source(None, False, None, actor(None))
+    files = plan.files
+    if files is None:  # a single journey file: the live config files stay as they are
+        live = store.get_deployment(plan.base_id) if plan.base_id else None
+        files = {n: store.file_content(h) or "" for n, h in live.files.items()} if live else {}
+    with store.transaction():
+        _record_versions(store, plan, report)
+        report.deployment_id = store.record_deployment(NewDeployment(
+            commit=source.commit, dirty=source.dirty, branch=source.branch, actor=source.actor,
+            changes=plan.change_lines(), journeys=_activated(plan), files=files), base_id=plan.base_id)
+    report.actions += [f"{c.name} {c.action}" for c in plan.config]
+    label = source.commit[:12] + ("+dirty" if source.dirty else "") if source.commit else "no commit"
+    report.actions.append(f"deployment #{report.deployment_id} recorded ({label}, by {source.actor})")
 
 
 def _record_versions(store: Any, plan: Plan, report: ApplyReport) -> None:
@@ -77,12 +112,16 @@ async def apply_plan(
     *,
     task_queue: str = TASK_QUEUE,
     sweep_every: timedelta = DEFAULT_EVERY,
+    source: Source | None = None,
 ) -> ApplyReport:
+    """Deploy `plan`: search attributes first, then the versions and the deployment record in
+    one store transaction (nothing else when that is refused as stale), then Temporal's
+    schedules and migrations. `source`: the provenance (default: no commit, the local actor)."""
     report = ApplyReport()
     added = await ensure_search_attributes(client)
     if added:
         report.actions.append(f"registered search attributes: {', '.join(added)}")
-    _record_versions(store, plan, report)
+    record_deployment(store, plan, source, report)
     await _schedules(client, store, plan, task_queue, sweep_every, report)
     await _migrate(client, plan, report)
     return report

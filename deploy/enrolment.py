@@ -90,7 +90,7 @@ async def enrol_many(
     from engine.enrol import start_run
 
     summary = EnrolSummary()
-    queue: asyncio.Queue[tuple[int, Any, Any] | None] = asyncio.Queue(maxsize=BATCH)
+    queue: asyncio.Queue[tuple[int, Any, Any, Any] | None] = asyncio.Queue(maxsize=BATCH)
     recorded: list[dict[str, Any]] = []
     write_lock = asyncio.Lock()
 
@@ -106,17 +106,17 @@ async def enrol_many(
     async def read_ahead() -> None:
         for i in range(0, len(contact_ids), BATCH):
             batch = contact_ids[i:i + BATCH]
-            state, last = await asyncio.to_thread(_state_and_lasts, store, journey.id, batch)
+            state, last, memo = await asyncio.to_thread(_state_and_lasts, store, journey.id, batch)
             for contact_id in batch:
-                await queue.put((contact_id, state, last.get(contact_id)))
+                await queue.put((contact_id, state, last.get(contact_id), memo))
         for _ in range(concurrency):
             await queue.put(None)
 
     async def start_each() -> None:
         while (item := await queue.get()) is not None:
-            contact_id, state, last = item
+            contact_id, state, last, memo = item
             result, row = await start_run(client, journey, contact_id, state=state, last=last,
-                                          task_queue=task_queue, search_attributes=search_attributes)
+                                          task_queue=task_queue, search_attributes=search_attributes, memo=memo)
             if row is not None:
                 recorded.append(row)
                 await record(BATCH)
@@ -136,8 +136,9 @@ async def enrol_many(
     return summary
 
 
-def _state_and_lasts(store: Any, journey_id: str, contact_ids: list[int]) -> tuple[Any, dict[int, Any]]:
-    return store.get_journey_state(journey_id), store.last_enrolments(journey_id, contact_ids)
+def _state_and_lasts(store: Any, journey_id: str, contact_ids: list[int]) -> tuple[Any, dict[int, Any], Any]:
+    """The journey's state, the contacts' last enrolments, the live deployment's run memo."""
+    return store.get_journey_state(journey_id), store.last_enrolments(journey_id, contact_ids), store.live_memo()
 
 
 def _count(summary: EnrolSummary, status: str, reason: str) -> None:

@@ -48,3 +48,16 @@ def config_errors(path: Path) -> list[Diagnostic]:
         check = config_validator(validator_key(f))
         out += check(f) if check else []
     return out
+
+
+def config_contents(path: str | Path) -> dict[str, str] | None:
+    """The folder's configuration files that the processes read (scoring.yaml, ...): name ->
+    content, as deployed with the journeys. None for a single journey file (it ships none).
+    Scenario tests (tests/*.yaml) are for `cli.py test`, not deployed."""
+    from compiler.config_files import SCENARIOS, split_files, validator_key
+
+    path = Path(path)
+    if not path.is_dir():
+        return None
+    return {f.name: f.read_text(encoding="utf-8")
+            for f in split_files([path])[1] if validator_key(f) != SCENARIOS}

@@ -42,18 +42,43 @@ class Migration:
     refusal: str = ""  # why it stays where it is ("" = it moves)
 
 
+@dataclass(frozen=True)
+class ConfigChange:
+    """A configuration file (scoring.yaml, ...) that differs from the live deployment's."""
+    name: str
+    action: str  # new | changed | removed
+    details: tuple[str, ...] = ()  # in the file's terms: "email-open cap 5 -> 50 per 7d"
+
+
 @dataclass
 class Plan:
     journeys: list[JourneyPlan]
     state_changes: list[StateChange] = field(default_factory=list)
     migrations: list[Migration] = field(default_factory=list)
+    config: list[ConfigChange] = field(default_factory=list)
+    base_id: int = 0  # the live deployment the plan was made against (0: none yet)
+    base_commit: str | None = None
+    # the folder's config files (name -> content); None: a single journey file, the live ones stay
+    files: dict[str, str] | None = None
 
     def by_action(self, action: str) -> list[JourneyPlan]:
         return [j for j in self.journeys if j.action == action]
 
     @property
     def has_changes(self) -> bool:
-        return bool(self.state_changes or self.migrations or any(j.action != "unchanged" for j in self.journeys))
+        return bool(self.state_changes or self.migrations or self.config
+                    or any(j.action != "unchanged" for j in self.journeys))
+
+    def change_lines(self) -> list[str]:
+        """One line per change, as a deployment records them."""
+        lines = [f"+ {p.journey_id} {p.new.version}" for p in self.by_action("new") if p.new]
+        lines += [f"~ {p.journey_id} {p.old.version} -> {p.new.version}"
+                  for p in self.by_action("changed") if p.new and p.old]
+        lines += [f"- {p.journey_id}" for p in self.by_action("removed")]
+        lines += [f"* {c.journey_id}: {c.before} -> {c.after}" for c in self.state_changes]
+        lines += [f"{'+~-'[('new', 'changed', 'removed').index(c.action)]} {c.name}"
+                  + (f": {'; '.join(c.details)}" if c.details else "") for c in self.config]
+        return lines
 
 
 def deployed(store: Any, journey_id: str, version: str | None) -> Journey | None:
@@ -134,9 +159,13 @@ async def build_plan(
     drain: list[str] | None = None,
     resume: list[str] | None = None,
     migrate: bool = False,
+    files: dict[str, str] | None = None,
 ) -> Plan:
+    """`files`: the folder's config files (name -> content), None for a single journey file."""
+    live = store.live_deployment()
     plans = _compare(store, journeys, whole_set)
-    plan = Plan(plans, _state_changes(store, plans, drain or [], resume or []))
+    plan = Plan(plans, _state_changes(store, plans, drain or [], resume or []),
+                base_id=live.id if live else 0, base_commit=live.commit if live else None, files=files)
     for p in plans:
         if p.action in ("changed", "unchanged", "removed"):
             await _in_flight(client, store, p)

@@ -64,9 +64,9 @@ async def enrol(
     """Start `journey` for the contact. With `event`, signal-with-start: a run that is
     already going receives the event instead."""
     # store calls run in threads: many starts stay in flight on one event loop
-    state, last = await asyncio.to_thread(_journey_and_last, store, journey.id, contact_id, key)
+    state, last, memo = await asyncio.to_thread(_journey_and_last, store, journey.id, contact_id, key)
     result, enrolment = await start_run(client, journey, contact_id, state=state, last=last, key=key, event=event,
-                                        task_queue=task_queue, search_attributes=search_attributes)
+                                        task_queue=task_queue, search_attributes=search_attributes, memo=memo)
     if enrolment is not None:
         await asyncio.to_thread(lambda: store.record_enrolment(**enrolment))
     return result
@@ -83,10 +83,12 @@ async def start_run(
     event: JourneyEvent | None = None,
     task_queue: str = TASK_QUEUE,
     search_attributes: bool = False,
+    memo: dict[str, Any] | None = None,
 ) -> tuple[EnrolResult, dict[str, Any] | None]:
     """`enrol` without the store: the journey's deployment `state` and the contact's `last`
     enrolment are read by the caller (bulk enrolment reads them per batch). Returns the result
-    and, for a new run, the enrolment row to record (`store.record_enrolment(**row)`)."""
+    and, for a new run, the enrolment row to record (`store.record_enrolment(**row)`).
+    `memo`: the live deployment (`store.live_memo()`), shown by the Temporal UI with the run."""
     workflow_id = workflow_id_for(journey.id, contact_id, key)
     if state is not None and state.state in ("draining", "removed"):
         return EnrolResult("refused", workflow_id, f"journey_{state.state}"), None
@@ -111,6 +113,7 @@ async def start_run(
         id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
         search_attributes=attrs,
         static_summary=f"{journey.id} @ {journey.version} for contact {contact_id}",
+        memo=memo,
     )
     try:
         if event is not None:
@@ -135,9 +138,9 @@ async def start_run(
     return EnrolResult("started", workflow_id), row
 
 
-def _journey_and_last(store: Any, journey_id: str, contact_id: int, key: str | None) -> tuple[Any, Any]:
-    """The journey's deployment state and the contact's last enrolment."""
-    return store.get_journey_state(journey_id), store.last_enrolment(journey_id, contact_id, key)
+def _journey_and_last(store: Any, journey_id: str, contact_id: int, key: str | None) -> tuple[Any, Any, Any]:
+    """The journey's deployment state, the contact's last enrolment and the live deployment's memo."""
+    return store.get_journey_state(journey_id), store.last_enrolment(journey_id, contact_id, key), store.live_memo()
 
 
 _IR_CACHE: dict[tuple[str, str], dict[str, Any]] = {}

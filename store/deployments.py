@@ -150,6 +150,16 @@ class DeploymentsMixin(StoreBase):
         with self._read() as conn:
             return int(conn.execute(select(dp.id).order_by(dp.id.desc()).limit(1)).scalar() or 0)
 
+    def live_memo(self) -> dict[str, Any] | None:
+        """What a run's memo says of the live deployment: {"Deployment": id, "Commit": commit
+        (short, "+dirty"; "no commit" outside git)}; None before any deployment. One read."""
+        with self._read() as conn:
+            row = conn.execute(select(dp.id, dp.commit, dp.dirty).order_by(dp.id.desc()).limit(1)).first()
+        if row is None:
+            return None
+        commit = (row.commit[:12] + ("+dirty" if row.dirty else "")) if row.commit else NO_COMMIT
+        return {"Deployment": int(row.id), "Commit": commit}
+
     def get_deployment(self, deployment_id: int) -> Deployment | None:
         with self._read() as conn:
             row = conn.execute(select(deployments).where(dp.id == deployment_id)).first()
