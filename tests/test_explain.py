@@ -191,3 +191,66 @@ async def test_cli_json_and_errors_for_unknown_and_erased_contacts(sim):
     unknown_journey = cli(sim, str(cid), "no-such-journey", "--no-temporal")
     assert unknown_journey.returncode == 1 and "is not deployed" in unknown_journey.stderr
     assert "Traceback" not in unknown_journey.stderr
+
+
+def deploy(sim, j: ir.Journey, state: str = "active") -> None:
+    """What `cli.py apply` records (and `--drain`): the version, active, in this state."""
+    sim.store.save_journey_version(j.id, j.version, j.to_dict())
+    sim.store.set_journey_state(j.id, active_version=j.version, state=state)
+
+
+def reasons_for(ex, journey_id: str) -> dict[str, str]:
+    return {r["code"]: r["text"] for n in ex.not_in if n.journey == journey_id for r in n.reasons}
+
+
+async def test_not_in_reasons_entry_event_segment_reentry_drained_consent(sim):
+    from engine.events import publish
+
+    by_event = named(journey(ir.SendEmail(id="hello", template="hello"), emails=["hello"],
+                             entry=ir.Entry(kind="event", event="trial.started")), "explain-by-event")
+    by_segment = named(journey(ir.SendEmail(id="hello", template="hello"), emails=["hello"],
+                               entry=ir.Entry(kind="segment", segment="pricing-interest")), "explain-by-segment")
+    again = named(journey(ir.SendEmail(id="hello", template="hello"), emails=["hello"],
+                          entry=ir.Entry(kind="manual", reentry="after", reentry_after_s=30 * 86400)), "explain-again")
+    drained = named(journey(ir.SendSms(id="ping", template="ping"), smses=["ping"]), "explain-drained")
+    for j in (by_event, by_segment, again):
+        deploy(sim, j)
+    deploy(sim, drained, "draining")
+    out = await sim.run(again, person("notin", phone="+34600999888"))
+    assert out.result.outcome == "completed"
+    cid = sim.store.find_contact(email="notin@example.com").id
+    await publish(sim.env.client, sim.store, cid, "page.visited", data={"url": "https://x.example/pricing"},
+                  deps=sim.deps, task_queue=sim.task_queue)
+    ex = await explain(sim.store, None, cid)
+
+    assert reasons_for(ex, "explain-by-event") == {"entry_event_never_seen": "entry event trial.started never seen"}
+    segment = next(r for n in ex.not_in if n.journey == "explain-by-segment" for r in n.reasons)
+    assert segment["code"] == "segment_false"
+    assert segment["data"]["leaves"] == [{"test": "event page.visited at least 3 within 1209600s where url "
+                                                   "contains '/pricing'", "result": False, "value": 1}]
+    entered = sim.store.last_enrolment("explain-again", cid).started_at
+    window = reasons_for(ex, "explain-again")["reentry_window"]
+    assert window.startswith("re-entry window until ") and entered.isoformat() in window
+    drained_reasons = reasons_for(ex, "explain-drained")
+    assert drained_reasons == {"drained": "journey draining: no new entries",
+                               "manual_entry": "enters only when enrolled (cli.py enroll, a rule or the API); "
+                                               "never enrolled",
+                               "no_consent": "no sms/marketing consent on record"}
+    assert "explain-again: re-entry window until" in to_text(ex)
+
+
+async def test_not_in_says_suppressed_and_withdrawn_consent(sim):
+    j = named(journey(ir.SendEmail(id="hello", template="hello"), emails=["hello"],
+                      entry=ir.Entry(kind="event", event="webinar.registered")), "explain-blocked")
+    deploy(sim, j)
+    cid = sim.create_contact(person("blocked"))
+    sim.store.suppress("email", "blocked@example.com", reason="complaint", source="feedback loop")
+    from engine import consent as consent_actions
+
+    consent_actions.withdraw(sim.store, cid, "email", "marketing", source="unsubscribe link")
+    ex = await explain(sim.store, None, cid, journey="explain-blocked")
+    reasons = reasons_for(ex, "explain-blocked")
+    assert reasons["suppressed"] == "email address suppressed (complaint)"
+    assert reasons["no_consent"].startswith("email/marketing consent withdrawn since ")
+    assert reasons["no_consent"].endswith(" by unsubscribe link")
+    assert [n.journey for n in ex.not_in] == ["explain-blocked"]  # narrowed to the journey
