@@ -15,6 +15,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--smtp-port", type=int, default=1025, help="SMTP sink port (default 1025)")
     p.add_argument("--sms-port", type=int, default=8025, help="SMS API port (default 8025)")
     p.add_argument("--tracking-port", type=int, default=8000, help="tracking server port (default 8000)")
+    p.add_argument("--bounce-port", type=int, default=2525, help="bounce mailbox SMTP port (default 2525)")
     p.set_defaults(func=run)
 
 
@@ -52,7 +53,8 @@ def run(args: argparse.Namespace) -> int:
     from store import StoreError
 
     config = DevConfig(data_dir=Path(args.data_dir), port=args.port, ui_port=args.ui_port, smtp_port=args.smtp_port,
-                       sms_port=args.sms_port, tracking_port=args.tracking_port, journeys=Path(args.journeys),
+                       sms_port=args.sms_port, tracking_port=args.tracking_port, bounce_port=args.bounce_port,
+                       journeys=Path(args.journeys),
                        demo=args.demo)
     try:
         return asyncio.run(serve(config))

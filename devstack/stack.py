@@ -1,6 +1,6 @@
 """The whole product on one machine (`cli.py dev`): the Temporal dev server with its web
 UI, an SMTP sink keeping .eml files, the SMS API sink, the tracking server (when
-tracking/server.py exists), an in-process worker, and `apply` of the journeys."""
+tracking/server.py exists), the bounce mailbox, an in-process worker, and `apply` of the journeys."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ class DevConfig:
     smtp_port: int = 1025
     sms_port: int = 8025
     tracking_port: int = 8000
+    bounce_port: int = 2525
     journeys: Path = Path("journeys")
     demo: bool = False
     task_queue: str = TASK_QUEUE
@@ -76,13 +77,15 @@ class DevStack:
         self.smtp: Any = None
         self.sms: Any = None
         self.tracking: Any = None
+        self.bounces: Any = None
         self.report_lines: list[str] = []
 
     def check_ports(self) -> None:
         c = self.config
         for port, what in ((c.port, "the Temporal server (--port)"), (c.ui_port, "the Temporal web UI (--ui-port)"),
                            (c.smtp_port, "the SMTP sink (--smtp-port)"), (c.sms_port, "the SMS API (--sms-port)"),
-                           (c.tracking_port, "the tracking server (--tracking-port)")):
+                           (c.tracking_port, "the tracking server (--tracking-port)"),
+                           (c.bounce_port, "the bounce mailbox (--bounce-port)")):
             require_free(port, what)
 
     async def __aenter__(self) -> "DevStack":
@@ -140,8 +143,28 @@ class DevStack:
             from devstack.uvicorn_thread import UvicornThread
 
             self.tracking = stack.enter_context(UvicornThread(app, c.tracking_port, name="tracking"))
+        self.bounces = stack.enter_context(self._bounce_listener(deps))
         await stack.enter_async_context(create_worker(self.client, deps, task_queue=c.task_queue))
         await self._deploy()
+
+    def _bounce_listener(self, deps: Any) -> Any:
+        """The bounce mailbox (devstack/bounce_listener.py): DSNs and complaints sent to the VERP
+        envelope senders, handled on this loop with the stack's store, client and journeys."""
+        import asyncio
+
+        from compiler.sending_model import default_sending_rules, rules_if_present
+        from devstack.bounce_listener import BounceListener, mailbox_handle
+        from marketing.bounces import event_publisher
+
+        async def client_provider() -> Any:
+            return self.client
+
+        c = self.config
+        rules = rules_if_present(c.journeys / "sending.yaml")[0] or default_sending_rules()
+        publish = event_publisher(self.store, client_provider, lambda: deployed_journeys(self.store), c.task_queue,
+                                  search_attributes=True)
+        handle = mailbox_handle(self.store, deps.signer, publish, rules.bounces)
+        return BounceListener(handle, port=c.bounce_port, loop=asyncio.get_running_loop())
 
     async def _deploy(self) -> None:
         from deploy.apply import apply_plan
@@ -166,6 +189,7 @@ class DevStack:
             "Temporal gRPC": self.server.address,
             "SMTP sink": f"{self.smtp.host}:{self.smtp.port} (kept in {self.config.data_dir / 'outbox'})",
             "SMS API": self.sms.url,
+            "Bounce mailbox": f"{self.bounces.host}:{self.bounces.port} (SMTP: DSNs and complaints to bounce+...@)",
             "Tracking": (f"{self.tracking.url} (events API bearer token: {os.environ.get('NURTURE_API_TOKENS') or DEV_API_TOKEN})"
                          if self.tracking else "(tracking/server.py not available)"),
         }

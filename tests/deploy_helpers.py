@@ -60,7 +60,8 @@ def write_journey(folder: Path, journey_id: str = JOURNEY_ID, *, follow_up_subje
 
 def stack_config(tmp: Path, journeys: Path, demo: bool = False) -> DevConfig:
     return DevConfig(data_dir=tmp / "data", port=free_port(), ui_port=free_port(), smtp_port=free_port(),
-                     sms_port=free_port(), tracking_port=free_port(), journeys=journeys, demo=demo,
+                     sms_port=free_port(), tracking_port=free_port(), bounce_port=free_port(), journeys=journeys,
+                     demo=demo,
                      task_queue=f"test-{uuid.uuid4().hex[:8]}")
 
 

@@ -51,7 +51,8 @@ def alive(pid: int) -> bool:
 
 class DevProcess:
     def __init__(self, tmp: Path) -> None:
-        self.ports = {name: free_port() for name in ("port", "ui-port", "smtp-port", "sms-port", "tracking-port")}
+        self.ports = {name: free_port() for name in ("port", "ui-port", "smtp-port", "sms-port", "tracking-port",
+                                                     "bounce-port")}
         args = [f"--{k}={v}" for k, v in self.ports.items()]
         self.proc = subprocess.Popen(
             [sys.executable, "cli.py", "dev", "--demo", "--data-dir", str(tmp / "data"), *args],
@@ -89,6 +90,7 @@ def test_dev_prints_urls_and_the_ui_answers(dev):
     assert f"Temporal UI:    {ui}" in out
     assert f"SMTP sink:      127.0.0.1:{dev.ports['smtp-port']}" in out
     assert f"Tracking:       http://127.0.0.1:{dev.ports['tracking-port']}" in out
+    assert f"Bounce mailbox: 127.0.0.1:{dev.ports['bounce-port']}" in out
     assert "demo: welcome-series: started: 5" in out
     assert httpx.get(ui, timeout=10).status_code == 200
     assert httpx.get(f"http://127.0.0.1:{dev.ports['tracking-port']}/healthz", timeout=10).json() == {"ok": True}
