@@ -47,20 +47,22 @@ def demo_page(public_url: str, title: str, body: str, form_html: str = "") -> HT
     return HTMLResponse(html, headers={"Cache-Control": "no-store"})
 
 
-def routes(public_url: str, form_html: Any = None) -> list[Route]:
-    """/demo/ and /demo/pricing. `form_html()`: the embeddable signup form, if forms are set up."""
+def routes(public_url: str, form_id: str = DEMO_FORM) -> list[Route]:
+    """/demo/ and /demo/pricing, each with the signup form `form_id` of journeys/forms.yaml."""
+    from tracking.forms import embedded_form
 
-    def form() -> str:
-        return f"<h2>Get our newsletter</h2>{form_html()}" if form_html else ""
+    def form(request: Request) -> str:
+        html = embedded_form(request, form_id)
+        return f"<h2>Get our newsletter</h2>{html}" if html else ""
 
     async def home(request: Request) -> Response:
         return demo_page(public_url, "Welcome", "<p>Accept the banner, then open the pricing page a few times: "
                          "each visit is a <code>page.visited</code> event of your anonymous profile; sign up "
-                         "below and they become your contact's.</p>", form())
+                         "below and they become your contact's.</p>", form(request))
 
     async def pricing(request: Request) -> Response:
         return demo_page(public_url, "Pricing", "<p>Starter 0 &euro;, Team 49 &euro;, Business 199 &euro; a month.</p>",
-                         form())
+                         form(request))
 
     async def to_home(request: Request) -> Response:
         return RedirectResponse("/demo/", status_code=307)

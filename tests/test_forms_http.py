@@ -84,6 +84,18 @@ async def test_an_existing_contact_is_updated_not_duplicated(store, app):
     assert store.get_contact(cid).first_name == "Léa" and store.get_contact(cid).locale == "es"
 
 
+async def test_the_anonymous_visits_before_signing_up_become_the_contacts(store, app):
+    """t.js fills the form's anonymous_id (the browser's first-party id) once consent was given."""
+    anonymous = store.create_anonymous("0b7f8a4e-5b1c-4a47-9d3e-2f1e6c1d9a10")
+    store.record_event(anonymous, "page.visited", data={"path": "/pricing"})
+    async with http(app) as c:
+        r = await c.post("/f/newsletter", data=await filled(c, anonymous_id="0b7f8a4e-5b1c-4a47-9d3e-2f1e6c1d9a10"))
+    assert r.status_code == 200
+    contact = store.find_contact(email="lea@example.com")
+    assert [e.data.get("path") for e in store.events_for(contact.id, type="page.visited")] == ["/pricing"]
+    assert not store.is_anonymous(contact.id)
+
+
 @pytest.mark.parametrize("overrides, field, status", [
     ({"email": ""}, "email", 400),
     ({"email": "not-an-address"}, "email", 400),

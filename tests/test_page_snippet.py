@@ -69,11 +69,14 @@ def site(tracking_url: str):
             signals += "Object.defineProperty(navigator,'globalPrivacyControl',{value:true});"
         if q.get("dnt"):
             signals += "Object.defineProperty(navigator,'doNotTrack',{value:'1'});"
-        accept = ("nurture.consent(['profiling']).then(function(sent){document.body.setAttribute('data-sent',String(sent))});"
+        accept = ("nurture.consent(['profiling']).then(function(sent){document.body.setAttribute('data-sent',String(sent));"
+                  "var f=document.querySelector('[name=anonymous_id]');if(f)document.body.setAttribute('data-aid',f.value)});"
                   if q.get("consent") else "document.body.setAttribute('data-sent','none');")
         identify = "nurture.identify('crm-777',{email:'ada@example.com'});" if q.get("identify") else ""
+        form = ('<form class="nurture-form"><input type="hidden" name="anonymous_id" value=""></form>'
+                if q.get("form") else "")
         html = (f"<!doctype html><html><head><title>Pricing - Acme</title><script>{signals}</script>"
-                f"{script_tag(tracking_url, WRITE_KEY)}</head><body><h1>Pricing</h1>"
+                f"{script_tag(tracking_url, WRITE_KEY)}</head><body><h1>Pricing</h1>{form}"
                 f"<script>window.addEventListener('load',function(){{{accept}{identify}}});</script></body></html>")
         return HTMLResponse(html)
 
@@ -123,6 +126,11 @@ def test_a_page_view_is_sent_after_consent(servers, tmp_path):
     assert body["properties"]["path"] == "/pricing"
     assert body["context"]["campaign"] == {"source": "news", "name": "spring"}
     assert body["timestamp"].endswith("Z") and "userId" not in body
+
+
+def test_after_consent_a_signup_form_gets_the_browsers_anonymous_id(servers, tmp_path):
+    dom, posts = visit(servers, tmp_path, "consent=1&form=1")
+    assert f'data-aid="{posts[0][1]["anonymousId"]}"' in dom
 
 
 def test_identify_after_consent_carries_the_user_and_traits(servers, tmp_path):

@@ -1,6 +1,8 @@
 """The HTML of a hosted subscribe form (journeys/forms.yaml): the same `<form>` for the page at
 /f/<form> and for `cli.py forms snippet` (embedded in a site). Plain, accessible (labels, fieldset,
-errors tied to their input with aria-describedby), every value escaped, no script."""
+errors tied to their input with aria-describedby), every value escaped, no script. Its empty
+`anonymous_id` is filled in by the page snippet (t.js) once the person consented, so the visits
+made before signing up become the new contact's (engine.identify)."""
 
 from __future__ import annotations
 
@@ -58,6 +60,7 @@ def form_html(form: Form, locale: str, words: Localized, action: str, *, token: 
         f'<div style="{HIDDEN_STYLE}" aria-hidden="true"><label for="f-{HONEYPOT}">Leave this empty</label>'
         f'<input type="text" id="f-{HONEYPOT}" name="{HONEYPOT}" tabindex="-1" autocomplete="off" value=""></div>'
         f'<input type="hidden" name="locale" value="{escape(locale)}">'
+        '<input type="hidden" name="anonymous_id" value="">'
         + (f'<input type="hidden" name="token" value="{escape(token)}">' if token else "")
         + f'<button type="submit">{escape(texts["submit"])}</button></form>')
     return "".join(parts)

@@ -81,6 +81,17 @@ def _page(ctx: Tracking, form: Form, locale: str, request: Request, state: Forms
     return pages.page(texts["title"], f"<h1>{escape(texts['title'])}</h1>{body}", status_code=status, lang=locale)
 
 
+def embedded_form(request: Request, form_id: str, lang: str | None = None) -> str | None:
+    """The `<form>` of `form_id` with a fresh token, for a page this server renders (the demo site)."""
+    ctx: Tracking = request.app.state.tracking
+    state = _state(request)
+    form = state.forms.get(form_id)
+    if form is None:
+        return None
+    locale = form.pick_locale(_wanted_locales(request, lang))
+    return form_html(form, locale, ctx.consent_model.localized(locale), f"/f/{form.id}", token=state.guard.token(form.id))
+
+
 def _thanks(form: Form, locale: str) -> Response:
     if form.redirect:
         return RedirectResponse(form.redirect, status_code=303)

@@ -1,7 +1,5 @@
-/* Nurture first-party page snippet (served as /t.js; no dependencies, no build step).
-   Sends nothing and stores nothing until the site calls nurture.consent([...]) with the purpose
-   named in data-purpose; never sends under Global Privacy Control or Do Not Track.
-   <script async src="https://T/t.js" data-write-key="KEY" data-purpose="profiling"></script> */
+/* Nurture page snippet (/t.js): sends and stores nothing until nurture.consent([...]) names the
+   data-purpose; never under Global Privacy Control or Do Not Track. See tracking/snippet.py. */
 (function (w, d) {
   "use strict";
   var me = d.currentScript, stub = w.nurture, KEY = "nurture_", VERSION = "1";
@@ -10,8 +8,8 @@
     purpose = me.getAttribute("data-purpose") || "profiling", auto = me.getAttribute("data-page") !== "off";
   var store = {
     get: function (k) { try { return w.localStorage.getItem(KEY + k); } catch (e) { return null; } },
-    set: function (k, v) { try { w.localStorage.setItem(KEY + k, v); } catch (e) { /* private mode */ } },
-    del: function (k) { try { w.localStorage.removeItem(KEY + k); } catch (e) { /* ignore */ } }
+    set: function (k, v) { try { w.localStorage.setItem(KEY + k, v); } catch (e) { } },
+    del: function (k) { try { w.localStorage.removeItem(KEY + k); } catch (e) { } }
   };
   function optedOut() {
     var n = w.navigator || {};
@@ -56,10 +54,14 @@
     var uid = store.get("uid");
     if (uid) msg.userId = uid;
     for (var k in fields) if (Object.prototype.hasOwnProperty.call(fields, k)) msg[k] = fields[k];
-    /* text/plain and no credentials: a "simple" request, no CORS preflight, no cookies sent */
+    /* text/plain, no credentials: no CORS preflight, no cookies */
     return w.fetch(base + "/v1/" + type, { method: "POST", mode: "no-cors", credentials: "omit", keepalive: true,
       headers: { "Content-Type": "text/plain" }, body: JSON.stringify(msg) })
       .then(function () { return true; }, function () { return false; });
+  }
+  function tagForms() { /* a signup form ties this browser's visits to the person */
+    if (allowed()) [].forEach.call(d.querySelectorAll("form.nurture-form input[name=anonymous_id]"),
+      function (i) { i.value = anonymousId(); });
   }
   var api = {
     loaded: true,
@@ -69,6 +71,7 @@
       if (!list.length) { store.del("consent"); store.del("aid"); store.del("uid"); return Promise.resolve(false); }
       store.set("consent", list.join(" "));
       if (!allowed()) { store.del("aid"); store.del("uid"); }
+      tagForms();
       return !had && auto ? api.page() : Promise.resolve(allowed());
     },
     page: function (name, properties) {
@@ -87,6 +90,7 @@
   };
   w.nurture = api;
   var queued = (stub && stub.q) || [];
+  if (d.readyState === "loading") d.addEventListener("DOMContentLoaded", tagForms); else tagForms();
   var first = allowed() && auto ? api.page() : null;
   queued.forEach(function (call) { api[call[0]].apply(api, call[1]); });
   return first;
