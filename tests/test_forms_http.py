@@ -56,6 +56,14 @@ async def test_get_renders_the_form_with_the_declared_wording_in_the_browsers_la
     assert missing.status_code == 404
 
 
+async def test_a_folder_without_forms_yaml_has_no_forms(store, tmp_path, monkeypatch):
+    monkeypatch.setenv("NURTURE_JOURNEYS_DIR", str(tmp_path))
+    async with http(make_app(store, None)) as c:
+        assert (await c.get("/f/newsletter")).status_code == 404
+        assert (await c.post("/f/newsletter", data={"email": "x@example.com"})).status_code == 404
+    assert store.contact_ids() == []
+
+
 async def test_a_submission_upserts_the_contact_and_records_pending_consent_with_its_proof(store, app):
     async with http(app) as c:
         r = await c.post("/f/newsletter", data=await filled(c), headers=UA)

@@ -54,7 +54,8 @@ def _state(request: Request) -> FormsState:
     app_state = request.app.state
     if getattr(app_state, "forms", None) is None:
         ctx: Tracking = app_state.tracking
-        app_state.forms = FormsState(load_forms(forms_path()), FormGuard(ctx.signer))
+        path = forms_path()  # no forms.yaml: no forms (404); a broken one fails loudly (validate says why)
+        app_state.forms = FormsState(load_forms(path) if path.exists() else Forms({}), FormGuard(ctx.signer))
     return app_state.forms
 
 
