@@ -129,6 +129,10 @@ def identify(store: Any, *, user_id: str | None, anonymous_id: str | None, trait
     profile = read_traits(traits, context)
     if user_id is None and anonymous_id is None and "email" not in profile.fields:
         raise IdentifyError("userId", "userId or anonymousId is required")
+    if not (profile.fields or profile.attributes or profile.defaults):  # track/page: only find the contact
+        found = _found(store, user_id, anonymous_id, at)
+        if found is not None:
+            return found
     known = _known(store, user_id, profile.fields.get("email"))
     anonymous = store.contact_of_anonymous_id(anonymous_id) if anonymous_id else None
     if known is None and anonymous is not None and (user_id is None or store.is_anonymous(anonymous)):
@@ -152,6 +156,19 @@ def identify(store: Any, *, user_id: str | None, anonymous_id: str | None, trait
         else:
             store.seen_anonymous(contact_id, at)
     return contact_id
+
+
+def _found(store: Any, user_id: str | None, anonymous_id: str | None, at: datetime | None) -> int | None:
+    """The fast path of a message without traits whose one id is known already (the common
+    track/page call): its contact, or None to take the full path."""
+    if user_id is not None and anonymous_id is None:
+        return store.contact_ids_by("external_id", [user_id]).get(user_id)
+    if user_id is None and anonymous_id is not None:
+        found = store.contact_of_anonymous_id(anonymous_id)
+        if found is not None:
+            store.seen_anonymous(found, at)  # no-op for a known contact
+        return found
+    return None
 
 
 def _known(store: Any, user_id: str | None, email: str | None) -> int | None:

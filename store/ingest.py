@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Column, ForeignKey, Index, String, Table, UniqueConstraint, delete, select, update
 
 from store import schema
-from store.base import StoreBase, check_aware, check_text
+from store.base import BATCH, StoreBase, check_aware, check_text
 from store.db import Id, UTCDateTime, utcnow
 from store.records import StoreError
 
@@ -80,10 +80,14 @@ class IngestMixin(StoreBase):
             return self._inserted(conn, stmt.on_conflict_do_nothing(index_elements=["key_id", "message_id"]),
                                   im.message_id)
 
-    def message_claimed(self, key_id: str, message_id: str) -> bool:
+    def claimed_messages(self, key_id: str, message_ids: list[str]) -> set[str]:
+        """Those of `message_ids` the sender `key_id` sent before (one query per BATCH)."""
+        found: set[str] = set()
         with self._read() as conn:
-            return conn.execute(select(im.message_id).where(im.key_id == key_id, im.message_id == message_id)).first() \
-                is not None
+            for i in range(0, len(message_ids), BATCH):
+                found.update(conn.execute(select(im.message_id).where(
+                    im.key_id == key_id, im.message_id.in_(message_ids[i:i + BATCH]))).scalars())
+        return found
 
     def forget_messages(self, before: datetime) -> int:
         """Drop message ids received before `before` (a retry older than that is recorded again)."""

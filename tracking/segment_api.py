@@ -304,8 +304,10 @@ def _alias_once(store: Any, key_id: str, message_id: str, previous: str, user_id
             raise BadMessage("previousId", "belongs to another known contact: two known contacts are not merged")
 
 
-async def process(ctx: Tracking, key_id: str, msg: Any, kind: str | None, sent_at: Any, received: datetime) -> None:
-    """Handle one message; Duplicate, BadMessage, TemporalUnavailable."""
+async def process(ctx: Tracking, key_id: str, msg: Any, kind: str | None, sent_at: Any, received: datetime,
+                  seen: set[str]) -> None:
+    """Handle one message (`seen`: message ids this key sent before); Duplicate, BadMessage,
+    TemporalUnavailable."""
     if not isinstance(msg, dict):
         raise BadMessage("", "a message must be a JSON object")
     kind = kind or msg.get("type")
@@ -314,7 +316,7 @@ async def process(ctx: Tracking, key_id: str, msg: Any, kind: str | None, sent_a
     message_id = msg.get("messageId")
     if not isinstance(message_id, str) or not message_id.strip() or len(message_id) > 300:
         raise BadMessage("messageId", "must be a string of 1 to 300 characters")
-    if await ctx.run(ctx.store.message_claimed, key_id, message_id):
+    if message_id in seen:  # the fast answer to a retry; the claim below is the guarantee
         raise Duplicate()
     at = event_time(msg, sent_at, received)
     context = _object(msg, "context")
@@ -333,7 +335,8 @@ async def process(ctx: Tracking, key_id: str, msg: Any, kind: str | None, sent_a
                              anonymous_id=anonymous_id, traits=_object(msg, "traits"), context=context, at=at)
     name, data = event_data(kind, msg)
     await ctx.client()  # Temporal first: nothing is stored for a message journeys cannot hear of
-    contact_id = await ctx.run(identify, ctx.store, user_id=user_id, anonymous_id=anonymous_id, context=context, at=at)
+    # track/page only find (or start) the profile: traits and context defaults are identify's
+    contact_id = await ctx.run(identify, ctx.store, user_id=user_id, anonymous_id=anonymous_id, at=at)
     claiming = dataclasses.replace(ctx, store=Claiming(ctx.store, key_id, message_id))
     await claiming.publish(contact_id, name, data=data, degrade=False, at=at)
 
@@ -345,10 +348,11 @@ def _result(message_id: Any, status: int, error: str | None = None, path: str | 
     return out
 
 
-async def _one(ctx: Tracking, key_id: str, msg: Any, kind: str | None, sent_at: Any, received: datetime) -> dict[str, Any]:
+async def _one(ctx: Tracking, key_id: str, msg: Any, kind: str | None, sent_at: Any, received: datetime,
+               seen: set[str]) -> dict[str, Any]:
     message_id = msg.get("messageId") if isinstance(msg, dict) else None
     try:
-        await process(ctx, key_id, msg, kind, sent_at, received)
+        await process(ctx, key_id, msg, kind, sent_at, received, seen)
     except Duplicate:
         return _result(message_id, 200) | {"duplicate": True}
     except (BadMessage, IdentifyError) as exc:
@@ -358,6 +362,13 @@ async def _one(ctx: Tracking, key_id: str, msg: Any, kind: str | None, sent_at: 
     except StoreError as exc:
         return _result(message_id, 400, str(exc), "")
     return _result(message_id, 200)
+
+
+async def _seen(ctx: Tracking, key_id: str, messages: list[Any]) -> set[str]:
+    """The message ids among `messages` this key sent before (one query for a whole batch)."""
+    ids = [m["messageId"] for m in messages
+           if isinstance(m, dict) and isinstance(m.get("messageId"), str) and 0 < len(m["messageId"]) <= 300]
+    return await ctx.run(ctx.store.claimed_messages, key_id, ids) if ids else set()
 
 
 def _refusal(status: int, error: str, **headers: str) -> JSONResponse:
@@ -399,7 +410,7 @@ def endpoint(kind: str):
         received = utcnow()
         try:
             ctx, key_id, body = await _guarded(request, MAX_CALL)
-            result = await _one(ctx, key_id, body, kind, None, received)
+            result = await _one(ctx, key_id, body, kind, None, received, await _seen(ctx, key_id, [body]))
         except Refused as exc:
             return _refused(exc)
         except TemporalUnavailable:
@@ -421,12 +432,13 @@ async def batch(request: Request) -> JSONResponse:
         if not isinstance(messages, list):
             raise Refused(400, "batch must be a list of messages")
         results = []
+        seen = await _seen(ctx, key_id, messages)
         for msg in messages:
             if len(json.dumps(msg).encode("utf-8")) > MAX_CALL:
                 results.append(_result(msg.get("messageId") if isinstance(msg, dict) else None, 400,
                                        f"message larger than {MAX_CALL} bytes", ""))
                 continue
-            results.append(await _one(ctx, key_id, msg, None, body.get("sentAt"), received))
+            results.append(await _one(ctx, key_id, msg, None, body.get("sentAt"), received, seen))
     except Refused as exc:
         return _refused(exc)
     except TemporalUnavailable:
