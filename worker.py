@@ -99,7 +99,7 @@ async def serve(task_queue: str = TASK_QUEUE) -> None:
     for line in dkim_warnings(deps):
         print(f"worker: warning: {line}", file=sys.stderr, flush=True)
     client = await connect()
-    deps.temperature_thresholds = temperature_thresholds()
+    deps.temperature_thresholds = temperature_thresholds(store=deps.store)  # the live deployment's, at each use
     worker = create_worker(client, deps, task_queue=task_queue)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -18,7 +18,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     p.add_argument("--public-url", help="the URL people and Twilio reach this server at (default NURTURE_TRACKING_URL)")
-    p.add_argument("--consent", default="journeys/consent.yaml", help="the consent model (default journeys/consent.yaml)")
+    p.add_argument("--consent", help="pin a consent model file (default: the live deployment's consent.yaml, "
+                   "else journeys/consent.yaml)")
     p.add_argument("--bounces", metavar="HOST:PORT",
                    help="also receive bounce and complaint mail over SMTP here (the MX of the bounce domain)")
     p.set_defaults(func=run)
@@ -44,7 +45,7 @@ def build_app(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         store=store, signer=signer_from_env(), client_provider=LazyClient(connect), api_tokens=tokens,
         twilio_auth_token=env.get("NURTURE_SMS_AUTH_TOKEN", "dev-token"),
         public_url=args.public_url or env.get("NURTURE_TRACKING_URL", f"http://{args.host}:{args.port}"),
-        consent_model=load_consent_model(args.consent),
+        consent_model=load_consent_model(args.consent) if args.consent else None,
         journeys_provider=lambda: deployed_journeys(store), search_attributes=True,
     )
 

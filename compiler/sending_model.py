@@ -122,7 +122,13 @@ def load_sending_rules(path: str | Path) -> SendingRules:
 
 
 def default_sending_rules() -> SendingRules:
-    """NURTURE_SENDING_FILE, else ./journeys/sending.yaml, else BUILTIN (loaded once per process)."""
+    """The live deployment's sending.yaml (compiler.live_folder), else NURTURE_SENDING_FILE, else
+    ./journeys/sending.yaml; BUILTIN without one (each file loaded once per process)."""
+    from compiler.live_folder import live
+
+    folder = live()
+    if folder is not None:
+        return _cached(str(folder / FILE_NAME) if (folder / FILE_NAME).is_file() else "")
     configured = os.environ.get(FILE_ENV)
     return _cached(configured or (str(DEFAULT_PATH) if DEFAULT_PATH.is_file() else ""))
 

@@ -127,7 +127,7 @@ class DevStack:
             sms=SmsConfig(base_url=self.sms.url, account_sid=self.sms.state.account_sid,
                            auth_token=self.sms.state.auth_token, status_callback=f"{tracking_url}/sms/status"),
             tracking_url=tracking_url,
-            temperature_thresholds=temperature_thresholds(),
+            temperature_thresholds=temperature_thresholds(store=self.store),
             dkim=dev_signer(c.data_dir, c.journeys),  # signed like production mail (devstack/dev_dkim.py)
         )
         self.report_lines.append(f"DKIM: signing as d={deps.dkim.domain} s=dev; its DNS record is in "

@@ -1,37 +1,45 @@
 """Wiring the marketing model into the one events path (engine.events.EVENT_HOOKS).
 
-A worker, server or CLI that loaded the config calls `install_hooks(scoring, stages)`. A
-process that publishes before anyone did gets `install_default()`, called once by
-engine.events.ensure_hooks(): it loads scoring.yaml and stages.yaml from the journeys folder
-(NURTURE_JOURNEYS_DIR, else ./journeys), skipping a file that is absent. Scoring runs before
-stages so a threshold rule sees the points the same event earned.
+`install_hooks(scoring, stages)` pins given models (tests, benchmarks). A process that publishes
+before anyone did gets `install_default()`, called once by engine.events.ensure_hooks(): it
+installs *live* hooks, which at each event take scoring.yaml and stages.yaml of the model the
+process runs (marketing/model.py: the live deployment of the store the event is published to,
+else the folder on disk, NURTURE_JOURNEYS_DIR or ./journeys), skipping a file that is absent.
+Scoring runs before stages so a threshold rule sees the points the same event earned.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
+from typing import Any, Callable
 
+from compiler import live_folder
+from marketing.model import cached, folder_for
 from marketing.scoring import scoring_hook
 from marketing.scoring_model import FILE_NAME as SCORING_FILE, ScoringModel, load_scoring
 from marketing.stages import FILE_NAME as STAGES_FILE, StagesModel, load_stages, stages_hook
 
 _HOOK_NAMES = ("scoring_hook", "stages_hook")
 _installed = False
+_scoring = cached(load_scoring)
+_stages = cached(load_stages)
 
 
 def journeys_dir() -> Path:
-    return Path(os.environ.get("NURTURE_JOURNEYS_DIR") or "journeys")
+    """The folder of the model this process runs (live deployment, else disk)."""
+    return live_folder.live() or live_folder.disk_folder()
 
 
 def install_hooks(scoring: ScoringModel | None, stages: StagesModel | None) -> None:
     """Put the scoring and stage hooks into EVENT_HOOKS, replacing any installed before."""
+    _install(([scoring_hook(scoring)] if scoring else []) + ([stages_hook(stages)] if stages else []))
+
+
+def _install(ours: list[Any]) -> None:
     global _installed
     from engine.events import EVENT_HOOKS
 
     EVENT_HOOKS[:] = [h for h in EVENT_HOOKS if getattr(h, "__name__", "") not in _HOOK_NAMES]
-    ours = [scoring_hook(scoring)] if scoring else []
-    ours += [stages_hook(stages)] if stages else []
     EVENT_HOOKS[0:0] = ours  # first: rules that react to scores and stages run after them
     _installed = True
 
@@ -39,18 +47,40 @@ def install_hooks(scoring: ScoringModel | None, stages: StagesModel | None) -> N
 def load_models(folder: Path | None = None) -> tuple[ScoringModel | None, StagesModel | None]:
     """The models from `folder` (default journeys_dir()); None for an absent file. ConfigError if bad."""
     folder = folder or journeys_dir()
-    scoring = load_scoring(folder / SCORING_FILE) if (folder / SCORING_FILE).is_file() else None
-    stages = load_stages(folder / STAGES_FILE) if (folder / STAGES_FILE).is_file() else None
-    return scoring, stages
+    return _scoring(folder / SCORING_FILE), _stages(folder / STAGES_FILE)
+
+
+def _live(name: str, make: Callable[[Any], Any], pick: int) -> Any:
+    """A hook that runs `make(model)`'s hook with the model live for the event's store."""
+    hooks: dict[int, Any] = {}
+
+    def hook(store: Any, contact_id: int, event_type: str, data: dict[str, Any], event_id: int) -> list[Any]:
+        model = load_models(folder_for(store))[pick]
+        if model is None:
+            return []
+        inner = hooks.get(id(model))
+        if inner is None:
+            hooks.clear()  # one model in use at a time: the previous deployment's hook can go
+            inner = hooks[id(model)] = (make(model), model)
+        return inner[0](store, contact_id, event_type, data, event_id)
+
+    hook.__name__ = hook.__qualname__ = name
+    return hook
 
 
 def install_default() -> None:
-    """Install from the journeys folder unless someone already installed hooks."""
+    """Install the live hooks unless someone already installed hooks."""
     if not _installed:
-        install_hooks(*load_models())
+        _install([_live("scoring_hook", scoring_hook, 0), _live("stages_hook", stages_hook, 1)])
 
 
-def temperature_thresholds(folder: Path | None = None) -> tuple[int, int]:
-    """(warm, hot) of the global score from scoring.yaml, for profiles that journeys read."""
-    path = (folder or journeys_dir()) / SCORING_FILE
-    return load_scoring(path).thresholds if path.is_file() else ScoringModel(rules=()).thresholds
+def temperature_thresholds(folder: Path | None = None, *, store: Any = None) -> Any:
+    """(warm, hot) of the global score from scoring.yaml, for profiles that journeys read.
+    With `store`: a live value (marketing.model.LiveThresholds) that follows deployments."""
+    if store is not None:
+        from marketing.model import LiveThresholds, attach
+
+        attach(store)  # the process's other loaders (send windows, segments) follow it too
+        return LiveThresholds(store)
+    scoring = _scoring((folder or journeys_dir()) / SCORING_FILE)
+    return scoring.thresholds if scoring else ScoringModel(rules=()).thresholds

@@ -35,6 +35,7 @@ from compiler.diagnostics import Problems
 from compiler.templates import find_template
 from compiler.yaml_loader import LoadedDoc
 from marketing.matching import build_conditions
+from marketing.model import cached
 from marketing.rules_actions import RulesHook
 from marketing.rules_model import DEFAULT_DIR, RULES_JOURNEY, Action, Rule, Rules
 
@@ -108,10 +109,32 @@ validate_rules_file = validate_with(SCHEMA_NAME, build_rules)
 CONFIG_VALIDATORS[FILE_NAME] = validate_rules_file
 
 
+def rules_folder() -> Path:
+    """The folder of the model this process runs: the live deployment's (compiler.live_folder),
+    else $NURTURE_JOURNEYS_DIR, else the shipped journeys/."""
+    from compiler.live_folder import live
+
+    return live() or Path(os.environ.get("NURTURE_JOURNEYS_DIR") or DEFAULT_DIR)
+
+
 def load_rules(path: str | Path | None = None) -> Rules:
-    """The rules of `path` (default: $NURTURE_JOURNEYS_DIR/rules.yaml, else journeys/rules.yaml)."""
-    folder = Path(os.environ.get("NURTURE_JOURNEYS_DIR") or DEFAULT_DIR)
-    return load_config(path or folder / FILE_NAME, SCHEMA_NAME, build_rules)
+    """The rules of `path` (default: rules.yaml in rules_folder())."""
+    return load_config(path or rules_folder() / FILE_NAME, SCHEMA_NAME, build_rules)
+
+
+class LiveRulesHook(RulesHook):
+    """The rules hook of `install_default`: at each event, the rules.yaml of the model live for
+    the event's store (marketing/model.py; none when the folder has no rules.yaml)."""
+
+    def __init__(self, deps: Any = None) -> None:
+        super().__init__(Rules(), deps)
+
+    def __call__(self, store: Any, *args: Any) -> list[Any]:
+        from marketing.model import folder_for
+
+        folder = folder_for(store)
+        self.rules = _cached_rules(folder / FILE_NAME) or Rules(folder=folder)
+        return super().__call__(store, *args)
 
 
 def install(rules: Rules, deps: Any = None) -> Any:
@@ -126,9 +149,15 @@ def install(rules: Rules, deps: Any = None) -> Any:
 
 
 def install_default() -> None:
-    """Install journeys/rules.yaml (if present) unless a rules hook is installed already."""
+    """Install the live rules hook unless a rules hook is installed already."""
     from engine.events import EVENT_HOOKS
 
-    folder = Path(os.environ.get("NURTURE_JOURNEYS_DIR") or DEFAULT_DIR)
-    if not any(isinstance(h, RulesHook) for h in EVENT_HOOKS) and (folder / FILE_NAME).is_file():
-        install(load_rules(folder / FILE_NAME))
+    if not any(isinstance(h, RulesHook) for h in EVENT_HOOKS):
+        EVENT_HOOKS.append(LiveRulesHook())
+
+
+def _load_rules_file(path: Path) -> Rules:
+    return load_rules(path)
+
+
+_cached_rules = cached(_load_rules_file)

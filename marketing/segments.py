@@ -173,8 +173,12 @@ def _cached(path: str, mtime_ns: int) -> Segments:
 
 
 def default_segments() -> Segments:
-    """The default file's segments, reloaded when it changes."""
-    path = str(os.environ.get("NURTURE_SEGMENTS") or DEFAULT_PATH)
+    """The segments of the model this process runs (the live deployment's, compiler.live_folder;
+    else $NURTURE_SEGMENTS, else the shipped file), reloaded when it changes."""
+    from compiler.live_folder import live
+
+    folder = live()
+    path = str(folder / FILE_NAME if folder is not None else os.environ.get("NURTURE_SEGMENTS") or DEFAULT_PATH)
     try:
         mtime = os.stat(path).st_mtime_ns
     except OSError as exc:

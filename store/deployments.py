@@ -280,3 +280,36 @@ def _deployment(conn: Any, row: Any) -> Deployment:
         select(df.name, df.hash).where(df.deployment_id == row.id).order_by(df.name))}
     return Deployment(row.id, row.parent_id, row.commit, bool(row.dirty), row.branch, row.actor, row.at,
                       list(row.changes or []), journeys, files)
+
+
+# Migration step 12: the score log and the consent decisions name the deployment that was live
+# when each row was written (a trigger fills `deployment_id`, so no writer has to pass it).
+_NAMED_TABLES = ("score_history", "consent_decisions")
+_PG_FUNCTION = """CREATE OR REPLACE FUNCTION nurture_live_deployment() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      IF NEW.deployment_id IS NULL THEN
+        NEW.deployment_id := (SELECT max(id) FROM deployments);
+      END IF;
+      RETURN NEW;
+    END $$"""
+
+
+def name_deployment_in_logs(conn: Any) -> None:
+    """Add `deployment_id` to score_history and consent_decisions, filled on insert."""
+    from sqlalchemy import inspect
+
+    postgres = conn.dialect.name == "postgresql"
+    if postgres:
+        conn.exec_driver_sql(_PG_FUNCTION)
+    for table in _NAMED_TABLES:
+        if "deployment_id" not in {c["name"] for c in inspect(conn).get_columns(table)}:
+            conn.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN deployment_id BIGINT")
+        if postgres:
+            conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {table}_deployment ON {table}")
+            conn.exec_driver_sql(f"CREATE TRIGGER {table}_deployment BEFORE INSERT ON {table} "
+                                 "FOR EACH ROW EXECUTE FUNCTION nurture_live_deployment()")
+        else:
+            conn.exec_driver_sql(
+                f"CREATE TRIGGER IF NOT EXISTS {table}_deployment AFTER INSERT ON {table} "
+                f"WHEN NEW.deployment_id IS NULL BEGIN UPDATE {table} SET deployment_id = "
+                f"(SELECT max(id) FROM deployments) WHERE id = NEW.id; END")

@@ -18,7 +18,7 @@ from sqlalchemy import Connection, inspect, select, text
 from store import schema
 from store.db import utcnow
 from store.codec_keys import create_codec_keys_table
-from store.deployments import create_deployments_tables
+from store.deployments import create_deployments_tables, name_deployment_in_logs
 from store.ingest import create_ingest_tables
 from store.marketing_state import create_marketing_tables
 from store.step_decisions import create_step_decisions_table
@@ -122,6 +122,8 @@ STEPS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (9, "feedback reports handled (bounces, complaints: each once)", create_feedback_reports_table),
     (10, "step decisions: sends postponed or skipped, and why (ids and codes)", create_step_decisions_table),
     (11, "deployments: provenance, journeys and config files per apply; the deploy lock", create_deployments_tables),
+    (12, "score log and consent decisions name the live deployment (deployment_id, set on insert)",
+     name_deployment_in_logs),
 ]
 
 

@@ -79,3 +79,18 @@ def test_a_waiting_apply_gets_the_lock_when_it_is_released(db_url: str) -> None:
     finally:
         a.close()
         b.close()
+
+
+def test_score_log_and_consent_decisions_name_the_live_deployment(store: Store) -> None:
+    from sqlalchemy import text
+
+    cid = store.create_contact(email="named@example.com")
+    store.add_score(cid, 5, reason="before any deployment")
+    first = store.record_deployment(new(), base_id=0)
+    store.add_score(cid, 3, reason="under the first deployment")
+    store.record_consent_decision(cid, channel="email", purpose="marketing", granted=False, basis="no consent")
+    with store._read() as conn:  # noqa: SLF001 - the column is for audits, not in the store's API
+        scores = conn.execute(text("SELECT deployment_id FROM score_history ORDER BY id")).scalars().all()
+        decisions = conn.execute(text("SELECT deployment_id FROM consent_decisions")).scalars().all()
+    assert scores[0] is None and scores[-1] == first
+    assert decisions == [first]
