@@ -100,17 +100,19 @@ async def post_batches(http: httpx.AsyncClient, msgs: list[dict[str, Any]], size
 
 
 async def api(url: str, msgs: list[dict[str, Any]], size: int, singles: int, client: Any) -> dict[str, Any]:
+    from compiler.consent_model import load_consent_model
     from devstack.uvicorn_thread import UvicornThread
     from store import Store
-    from tests.tracking_helpers import MODEL, SIGNER
     from tracking.server import create_app
+    from tracking.tokens import DEV_KEY, TokenSigner
 
     async def provider() -> Any:
         return client
 
     with Store.open(url) as store:
-        app = create_app(store=store, signer=SIGNER, client_provider=provider, api_tokens=[], twilio_auth_token="x",
-                         public_url="http://127.0.0.1", consent_model=MODEL, write_keys=[KEY],
+        app = create_app(store=store, signer=TokenSigner([DEV_KEY]), client_provider=provider, api_tokens=[],
+                         twilio_auth_token="x", public_url="http://127.0.0.1", consent_model=load_consent_model(),
+                         write_keys=[KEY],
                          ingest_rate="1000000/second")
         with UvicornThread(app, name="bench-tracking") as server:
             async with httpx.AsyncClient(base_url=server.url, timeout=60) as http:
