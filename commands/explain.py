@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
 
         cid = contact_id(store, args.contact, erased=True)
         await asyncio.to_thread(live_contact, store, cid)  # erased or gone: one line, exit 1
-        if args.journey is not None and store.get_journey_state(args.journey) is None:
+        if args.journey is not None and not store.list_journey_versions(args.journey):
             known = ", ".join(s.journey_id for s in store.list_journeys()) or "none"
             raise DeployError(f"journey {args.journey!r} is not deployed (deployed: {known})")
         client = None

@@ -3,12 +3,13 @@ activities, SMTP sink, SQLite store), never from a fabricated record."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
 import sys
 from dataclasses import replace
-from datetime import timezone
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -254,3 +255,68 @@ async def test_not_in_says_suppressed_and_withdrawn_consent(sim):
     assert reasons["no_consent"].startswith("email/marketing consent withdrawn since ")
     assert reasons["no_consent"].endswith(" by unsubscribe link")
     assert [n.journey for n in ex.not_in] == ["explain-blocked"]  # narrowed to the journey
+
+
+def branching(journey_id: str) -> ir.Journey:
+    return named(journey(
+        ir.Branch(id="hot", cases=(ir.Case(when="score >= 50", next="vip"),), default="nurture"),
+        ir.SendEmail(id="nurture", template="nurture", next="clicked"),
+        ir.WaitFor(id="clicked", events=(ir.EventCase(event="email.clicked", of="nurture", next=None),),
+                   timeout_s=3 * 86400, on_timeout=None),
+        ir.SendEmail(id="vip", template="vip"),
+        emails=["vip", "nurture"]), journey_id)
+
+
+async def test_each_side_of_a_branch_with_the_values_it_read_and_the_wait_for_match(sim):
+    j = branching("explain-branch")
+    await sim.run(j, person("hot", score=70))
+    await sim.run(j, person("cold", score=10), [SimEvent.parse("email.clicked@nurture+1h")])
+    hot = await explain(sim.store, sim.env.client, sim.store.find_contact(email="hot@example.com").id)
+    cold = await explain(sim.store, sim.env.client, sim.store.find_contact(email="cold@example.com").id)
+    assert kinds(hot, "branch") == ["branch: score >= 50 is true (score=70) -> vip"]
+    assert kinds(cold, "branch") == ["branch: score >= 50 is false (default) (score=10) -> nurture"]
+    assert [i.source for i in hot.items if i.kind == "branch"] == ["temporal"]
+    waits = kinds(cold, "wait")
+    assert waits[0].startswith("timer set until ") and "(wait for email.clicked (3d timeout))" in waits[0]
+    assert "timer cancelled (woken earlier) (wait for email.clicked (3d timeout))" in waits
+    assert "wait_for matched by email.clicked" in waits
+    clicked = sim.store.events_for(cold.contact_id, type="email.clicked")[0]
+    assert f"signal: event email.clicked (event {clicked.id})" in kinds(cold, "signal")
+    assert [(r.status, r.outcome, r.version) for r in cold.runs] == [("finished", "completed", j.version)]
+    assert cold.timings["history_events"] > 0
+
+
+async def test_a_run_in_flight_says_its_step_and_what_it_waits_for_until_when(sim):
+    now = (await sim.env.get_current_time()).astimezone(timezone.utc)
+    quiet = ir.QuietHours(from_min=now.hour * 60, to_min=((now.hour + 2) % 24) * 60)
+    j = named(journey(ir.SendEmail(id="offer", template="offer"), emails=["offer"], quiet_hours=quiet,
+                      timezone="UTC"), "explain-held")
+    cid = sim.create_contact(person("held", timezone="UTC"))
+    handle = await sim.start(j, cid)  # not awaited: the time-skipping server keeps its clock, the run waits
+    ex = None
+    for _ in range(200):
+        ex = await explain(sim.store, sim.env.client, cid)
+        if ex.runs[0].waiting == "quiet hours":
+            break
+        await asyncio.sleep(0.05)
+    ex = await explain(sim.store, sim.env.client, cid)  # the store was read before the run postponed
+    run = ex.runs[0]
+    assert (run.status, run.step, run.waiting) == ("running", "offer", "quiet hours")
+    postponed = [i for i in ex.items if i.kind == "postponed"][0]
+    assert run.until == datetime.fromisoformat(postponed.data["until"])
+    text = to_text(ex)
+    assert f"{j.id}/{cid} (version {j.version}, entered by hand" in text
+    assert "running at step offer (waiting: quiet hours until " in text
+    await handle.terminate("test done")
+
+
+async def test_cli_reads_temporal_through_the_client(sim):
+    await sim.run(branching("explain-cli-branch"), person("clihot", score=90))
+    env = dict(os.environ, NURTURE_DB_URL=sim.store.url,
+               TEMPORAL_ADDRESS=sim.env.client.service_client.config.target_host)
+    done = subprocess.run([sys.executable, "cli.py", "explain", "clihot@example.com", "explain-cli-branch"],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "branch: score >= 50 is true (score=90) -> vip" in done.stdout
+    assert "finished: completed (end)" in done.stdout
+    assert "explain-by-event" not in done.stdout  # narrowed to the journey
