@@ -18,6 +18,8 @@ ids only, never an address or a diagnostic text.
 Matching: the VERP address first (tracking/verp.py: authenticated, names message and contact),
 else a quoted Message-ID of ours. A match by Message-ID alone is refused when the report names
 recipients and none of them is the contact's address (a forwarded copy, or a forged report).
+An authenticated ESP webhook without either (`by_recipient`) names the contact by its recipient
+address: the event is then about that contact's latest email.
 """
 
 from __future__ import annotations
@@ -63,6 +65,9 @@ class Feedback:
     message_ids: tuple[str, ...] = ()  # Message-IDs quoted by the report
     recipients: tuple[str, ...] = ()  # the addresses the report says failed or complained
     feedback_type: str = ""  # ARF Feedback-Type, or the ESP's complaint type
+    # an authenticated ESP webhook: its recipient names the contact (their latest email) when no
+    # Message-ID of ours is in the payload (ESPs replace the envelope sender, and some the Message-ID)
+    by_recipient: bool = False
 
 
 @dataclass
@@ -108,7 +113,20 @@ def match(store: Any, signer: TokenSigner, fb: Feedback) -> _Match | str:
             if address is None or address not in {_normalised(r) for r in fb.recipients}:
                 return "the quoted message went to another address than the report names"
         return _Match(message, "message-id")
+    if fb.by_recipient:
+        for address in fb.recipients:
+            contact = _contact_by_email(store, address)
+            latest = [m for m in store.messages_for(contact.id) if m.channel == "email"] if contact else []
+            if latest:
+                return _Match(latest[-1], "recipient")
     return "no VERP address or Message-ID of ours in the report"
+
+
+def _contact_by_email(store: Any, address: str) -> Any:
+    try:
+        return store.find_contact(email=address)
+    except StoreError:  # not an address
+        return None
 
 
 def _normalised(address: str | None) -> str | None:

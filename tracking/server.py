@@ -20,9 +20,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from compiler.consent_model import ConsentModel
-from marketing.model import LiveConsentModel
-from tracking import email_routes, events_api, forms, pages, preferences, segment_api, sms_routes, snippet
+from compiler.consent_model import ConsentModel, load_consent_model
+from tracking import email_routes, esp_webhooks, events_api, forms, pages, preferences, segment_api, sms_routes, snippet
 from tracking.bots import BotRules
 from tracking.context import ClientProvider, JourneysProvider, Tracking
 from tracking.tokens import TokenSigner
@@ -64,6 +63,7 @@ ROUTES = [
     Route("/v1/events", events_api.post_event, methods=["POST"]),
     *(Route(f"/v1/{kind}", segment_api.endpoint(kind), methods=["POST"]) for kind in segment_api.TYPES),
     Route("/v1/batch", segment_api.batch, methods=["POST"]),
+    *esp_webhooks.ROUTES,
 ]
 
 
@@ -82,12 +82,14 @@ def create_app(
     search_attributes: bool = False,
     write_keys: Iterable[str] | None = None,
     ingest_rate: str | None = None,
+    esp: esp_webhooks.EspConfig | None = None,
 ) -> Starlette:
     """The ASGI app. `consent_model` defaults to journeys/consent.yaml; `task_queue` is where
     journeys that events enter are started (default: the worker's); `search_attributes` gives
     those runs their Journey/JourneyVersion/ContactId attributes (registered by apply).
     `write_keys`/`ingest_rate`: the Segment-compatible API's (tracking/segment_api.py; default
-    from NURTURE_WRITE_KEYS / NURTURE_INGEST_RATE)."""
+    from NURTURE_WRITE_KEYS / NURTURE_INGEST_RATE). `esp`: the ESP webhooks' keys
+    (tracking/esp_webhooks.py; default from the environment)."""
     app = Starlette(
         routes=ROUTES,
         exception_handlers={404: not_found, 405: method_not_allowed, 500: server_error},
@@ -99,13 +101,14 @@ def create_app(
         api_tokens=tuple(t for t in api_tokens if t),
         twilio_auth_token=twilio_auth_token,
         public_url=public_url.rstrip("/"),
-        consent_model=consent_model or LiveConsentModel(store),  # follows deployments (marketing/model.py)
+        consent_model=consent_model or load_consent_model(),
         journeys_provider=journeys_provider,
         bots=bot_rules or BotRules(),
         task_queue=task_queue,
         search_attributes=search_attributes,
     )
     segment_api.install(app, write_keys=write_keys, rate=ingest_rate)
+    app.state.esp = esp or esp_webhooks.EspConfig.from_env()
     return app
 
 
