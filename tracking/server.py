@@ -20,7 +20,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from compiler.consent_model import ConsentModel, load_consent_model
+from compiler.consent_model import ConsentModel
+from marketing.model import LiveConsentModel
 from tracking import email_routes, esp_webhooks, events_api, forms, pages, preferences, segment_api, sms_routes, snippet
 from tracking.bots import BotRules
 from tracking.context import ClientProvider, JourneysProvider, Tracking
@@ -101,7 +102,7 @@ def create_app(
         api_tokens=tuple(t for t in api_tokens if t),
         twilio_auth_token=twilio_auth_token,
         public_url=public_url.rstrip("/"),
-        consent_model=consent_model or load_consent_model(),
+        consent_model=consent_model or LiveConsentModel(store),  # follows deployments (marketing/model.py)
         journeys_provider=journeys_provider,
         bots=bot_rules or BotRules(),
         task_queue=task_queue,
