@@ -51,12 +51,12 @@ async def make_plan(client, store, journeys, args: argparse.Namespace, *, whole_
     """The plan of deploying `journeys` (and the folder's config files) against the live deployment."""
     from pathlib import Path
 
-    from deploy.load import config_contents
+    from deploy.load import folder_contents
     from deploy.plan import build_plan
 
     whole = Path(args.path).is_dir() if whole_set is None else whole_set
     return await build_plan(client, store, journeys, whole_set=whole, drain=args.drain, resume=args.resume,
-                            migrate=args.migrate, files=config_contents(args.path) if files is None and whole else files)
+                            migrate=args.migrate, files=folder_contents(args.path) if files is None and whole else files)
 
 
 def render(plan, source, fmt: str) -> str:  # type: ignore[no-untyped-def]

@@ -50,14 +50,22 @@ def config_errors(path: Path) -> list[Diagnostic]:
     return out
 
 
-def config_contents(path: str | Path) -> dict[str, str] | None:
-    """The folder's configuration files that the processes read (scoring.yaml, ...): name ->
-    content, as deployed with the journeys. None for a single journey file (it ships none).
-    Scenario tests (tests/*.yaml) are for `cli.py test`, not deployed."""
-    from compiler.config_files import SCENARIOS, split_files, validator_key
-
+def folder_contents(path: str | Path) -> dict[str, str] | None:
+    """What a deployment of the folder ships besides the compiled journeys: its files by
+    relative name (the journey and config YAML files at its top, templates/ with its
+    subfolders) -> content; the processes run the config files from it (marketing/model.py).
+    None for a single journey file (it ships none). Scenario tests (tests/) are for
+    `cli.py test`, not deployed; a file that is not UTF-8 text is not either."""
     path = Path(path)
     if not path.is_dir():
         return None
-    return {f.name: f.read_text(encoding="utf-8")
-            for f in split_files([path])[1] if validator_key(f) != SCENARIOS}
+    files = [f for f in path.iterdir() if f.suffix in (".yaml", ".yml") and f.is_file()]
+    if (path / "templates").is_dir():
+        files += [f for f in (path / "templates").rglob("*") if f.is_file()]
+    out: dict[str, str] = {}
+    for f in sorted(files):
+        try:
+            out[f.relative_to(path).as_posix()] = f.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            continue
+    return out

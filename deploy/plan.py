@@ -47,7 +47,8 @@ class ConfigChange:
     """A configuration file (scoring.yaml, ...) that differs from the live deployment's."""
     name: str
     action: str  # new | changed | removed
-    details: tuple[str, ...] = ()  # in the file's terms: "email-open cap 5 -> 50 per 7d"
+    details: tuple[str, ...] = ()  # in the file's terms: "~ rule email-open: cap.points: 5 -> 50"
+    unified: tuple[str, ...] = ()  # a template's text: a unified diff
 
 
 @dataclass
@@ -150,6 +151,12 @@ async def _migrations(client: Any, store: Any, plan: JourneyPlan) -> list[Migrat
     return out
 
 
+def config_changes(store: Any, files: dict[str, str] | None, base_id: int) -> list[ConfigChange]:
+    from deploy.config_diff import config_changes as changes  # it imports this module's types
+
+    return changes(store, files, base_id)
+
+
 async def build_plan(
     client: Any,
     store: Any,
@@ -166,6 +173,7 @@ async def build_plan(
     plans = _compare(store, journeys, whole_set)
     plan = Plan(plans, _state_changes(store, plans, drain or [], resume or []),
                 base_id=live.id if live else 0, base_commit=live.commit if live else None, files=files)
+    plan.config = config_changes(store, files, plan.base_id)
     for p in plans:
         if p.action in ("changed", "unchanged", "removed"):
             await _in_flight(client, store, p)

@@ -5,7 +5,7 @@ JSON, `"format": "nurture-plan/1"`:
   changes (bool), base {id, commit} | null, source {commit, dirty, branch, actor} | null,
   journeys [{id, action, old_version, new_version, steps [str], settings [str],
              in_flight {version: {step: count}}}],
-  config [{name, action, details [str]}], state_changes [{journey, before, after}],
+  config [{name, action, details [str], unified [str]}] (config files in YAML terms, templates as a diff), state_changes [{journey, before, after}],
   migrations [{journey, workflow_id, step, from_version, to_version, refusal}].
 A saved plan (`plan --out FILE`) is the same object plus `payload` (what `apply FILE` deploys)."""
 
@@ -34,7 +34,8 @@ def plan_dict(plan: Plan, source: Source | None = None) -> dict[str, Any]:
         "source": ({"commit": source.commit, "dirty": source.dirty, "branch": source.branch, "actor": source.actor}
                    if source else None),
         "journeys": [_journey(p) for p in plan.journeys],
-        "config": [{"name": c.name, "action": c.action, "details": list(c.details)} for c in plan.config],
+        "config": [{"name": c.name, "action": c.action, "details": list(c.details), "unified": list(c.unified)}
+                   for c in plan.config],
         "state_changes": [{"journey": c.journey_id, "before": c.before, "after": c.after} for c in plan.state_changes],
         "migrations": [{"journey": m.journey_id, "workflow_id": m.workflow_id, "step": m.step,
                         "from_version": m.from_version, "to_version": m.to_version, "refusal": m.refusal}
@@ -79,7 +80,9 @@ def plan_markdown(plan: Plan, source: Source | None = None) -> str:
         out += _in_flight_table(p)
     for c in plan.config:
         out += ["", f"### {sign[c.action]} `{c.name}` ({c.action})", ""]
-        out += [f"- {d}" for d in c.details] or ["- (content changed)"]
+        out += [f"- {d}" for d in c.details] + _fence(list(c.unified))
+        if not c.details and not c.unified:
+            out.append("- (content changed)" if c.action == "changed" else f"- ({c.action})")
     if plan.state_changes:
         out += ["", "### Journey states", ""] + [f"- `{c.journey_id}`: {c.before} -> {c.after}" for c in plan.state_changes]
     if plan.migrations:

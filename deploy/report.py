@@ -25,6 +25,9 @@ def format_plan(plan: Plan) -> str:
             for version, steps in p.in_flight.items():
                 where = ", ".join(f"{s}: {n}" for s, n in steps.items())
                 lines.append(f"    runs in flight on {version}: {where}")
+    for f in plan.config:
+        lines.append(f"{'+~-'[('new', 'changed', 'removed').index(f.action)]} {f.name}: {f.action}")
+        lines += [f"    {d}" for d in f.details] + [f"    {u}" for u in f.unified]
     for c in plan.state_changes:
         lines.append(f"* {c.journey_id}: {c.before} -> {c.after}")
     for m in plan.migrations:
