@@ -1,7 +1,9 @@
 """`python cli.py report [JOURNEY] [--since DATE] [--format table|json|html] [-o FILE]`:
 per journey and per step: entered, sent, skipped (why), delivered, opened, clicked (human /
 bot), bounced, unsubscribed, converted, rates, split variants and objectives (met, not met, no
-data yet). `--format html` is one self-contained page to forward (marketing/report_html.py)."""
+data yet); bounce and complaint rates per journey and step (marketing/deliverability.py), with a
+warning above 0.1% complaints and an alert at 0.3%. `--format html` is one self-contained page to
+forward (marketing/report_html.py)."""
 
 from __future__ import annotations
 
@@ -39,6 +41,7 @@ def parse_since(text: str | None) -> datetime | None:
 
 def run(args: argparse.Namespace) -> int:
     from compiler.compile import JourneyLoadError, load_journeys
+    from marketing.deliverability import deliverability, deliverability_lines
     from marketing.report import journey_report
     from marketing.report_format import to_html, to_table
 
@@ -49,12 +52,13 @@ def run(args: argparse.Namespace) -> int:
             raise LookupError(f"no journey {args.journey!r} in {args.journeys} (known: {', '.join(sorted(journeys))})")
         chosen = [journeys[args.journey]] if args.journey else [journeys[k] for k in sorted(journeys)]
         pairs = [(j, journey_report(store, j, since=since)) for j in chosen]
+        rates = {j.id: deliverability(store, j.id, since=since) for j in chosen}  # bounces, complaints
         if args.format == "json":
-            text = json.dumps([r for _, r in pairs], indent=2) + "\n"
+            text = json.dumps([dict(r, deliverability=rates[j.id]) for j, r in pairs], indent=2) + "\n"
         elif args.format == "html":
             text = to_html(pairs)
         else:
-            text = "\n\n".join(to_table(r) for _, r in pairs) + "\n"
+            text = "\n\n".join("\n".join([to_table(r), *deliverability_lines(rates[j.id])]) for j, r in pairs) + "\n"
         if args.output:
             Path(args.output).write_text(text, encoding="utf-8")
             print(f"wrote {args.output}", file=sys.stderr)
