@@ -4,6 +4,7 @@ signup form, whose submission brings the double-opt-in email into the dev stack'
 
 from __future__ import annotations
 
+import json
 import re
 import time
 
@@ -35,6 +36,11 @@ def test_dev_demo_serves_the_demo_site_with_the_snippet(dev_demo):
     assert "nurture.consent(['profiling'])" in page.text  # the banner's Accept
     script = httpx.get(f"{base}/t.js", timeout=10)
     assert script.status_code == 200 and b"globalPrivacyControl" in script.content
+    # what t.js sends after the banner's Accept: the dev stack's tracking API takes the demo's key
+    view = {"type": "page", "anonymousId": "demo-browser-1", "writeKey": DEV_WRITE_KEY, "messageId": "demo-m-1",
+            "properties": {"path": "/demo/pricing", "url": f"{base}/demo/pricing", "title": "Pricing"}}
+    sent = httpx.post(f"{base}/v1/page", content=json.dumps(view), headers={"content-type": "text/plain"}, timeout=10)
+    assert sent.status_code == 200, sent.text
 
 
 def test_signing_up_on_the_demo_site_sends_the_confirmation_email(dev_demo):
