@@ -4,7 +4,8 @@ documented in docs/explain.md."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -18,17 +19,29 @@ def zone(name: str) -> ZoneInfo:
         return ZoneInfo("UTC")
 
 
+@lru_cache(maxsize=4096)
+def _offset(tz: ZoneInfo, quarter: int) -> tuple[timedelta, str]:
+    """The zone's offset and abbreviation in a 15-minute slot (zones change offset on such edges)."""
+    local = datetime.fromtimestamp(quarter * 900, timezone.utc).astimezone(tz)
+    return local.utcoffset() or timedelta(0), local.tzname() or str(tz)
+
+
+def local(at: datetime, tz: ZoneInfo) -> datetime:
+    """`at` in the contact's zone as a fixed offset (ZoneInfo per item is slow for 1,000 items)."""
+    offset, name = _offset(tz, int(at.timestamp()) // 900)
+    return at.astimezone(timezone(offset, name))
+
+
 def _iso(at: datetime | None) -> str | None:
     return at.astimezone(timezone.utc).isoformat() if at else None
 
 
 def both(at: datetime, tz: ZoneInfo) -> str:
     """`2026-12-08 09:00 CET (08:00 UTC)`; UTC alone when the contact's zone is UTC."""
-    local = at.astimezone(tz)
     utc = at.astimezone(timezone.utc)
-    if local.utcoffset() == utc.utcoffset() and str(tz) == "UTC":
+    if str(tz) == "UTC":
         return utc.strftime("%Y-%m-%d %H:%M:%S UTC")
-    return f"{local.strftime('%Y-%m-%d %H:%M:%S %Z')} ({utc.strftime('%H:%M:%S UTC')})"
+    return f"{local(at, tz).strftime('%Y-%m-%d %H:%M:%S %Z')} ({utc.strftime('%H:%M:%S UTC')})"
 
 
 def _where(item: Item) -> str:
@@ -86,7 +99,7 @@ def to_dict(ex: Explanation) -> dict[str, Any]:
         "contact": {"id": ex.contact_id, "timezone": ex.timezone},
         "message": ex.message,
         "timeline": [{
-            "at": _iso(i.at), "local": i.at.astimezone(tz).isoformat(), "kind": i.kind, "journey": i.journey,
+            "at": _iso(i.at), "local": local(i.at, tz).isoformat(), "kind": i.kind, "journey": i.journey,
             "step": i.step, "workflow_id": i.workflow_id, "message_id": i.message_id, "source": i.source,
             "text": i.text, "data": i.data,
         } for i in ex.sorted_items()],

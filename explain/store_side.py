@@ -114,6 +114,17 @@ def _event_item(event: Event, links: dict[str, list[str]]) -> Item:
                 data={"event_id": event.id, "type": event.type, "likely_bot": bot, **({"data": data} if data else {})})
 
 
+def _links(store: Any, contact_id: int) -> dict[str, list[str]]:
+    """Message-ID -> its links in order, in one query (a click event older than its `url` field)."""
+    ml, m = schema.message_links.c, schema.messages.c
+    rows = store.read_rows(select(ml.message_id, ml.url).join(schema.messages, m.message_id == ml.message_id)
+                           .where(m.contact_id == contact_id).order_by(ml.message_id, ml.position))
+    out: dict[str, list[str]] = defaultdict(list)
+    for r in rows:
+        out[r.message_id].append(r.url)
+    return out
+
+
 def _suppression_items(store: Any, contact: Contact) -> list[Item]:
     s = schema.suppression.c
     wanted = []
@@ -138,7 +149,7 @@ def store_side(store: Any, contact: Contact, versions: Versions) -> tuple[list[I
     events = store.events_for(cid)
     consent = {c.id: c for c in store.consent_history(cid)}
     decisions = store.consent_decisions(cid)
-    links = {m.message_id: m.links for m in store.messages_for(cid)}
+    links = _links(store, cid)
     items: list[Item] = []
 
     # outcomes first: they name the exact version of a finished run
