@@ -22,6 +22,7 @@ BUILTIN_EVENTS = (
     "email.opened",
     "email.clicked",
     "email.bounced",
+    "email.complained",
     "email.unsubscribed",
     "sms.delivered",
     "sms.replied",

@@ -120,3 +120,14 @@ def test_a_report_for_an_unknown_message_changes_nothing(store) -> None:
 def test_the_event_names() -> None:
     assert bounces.EVENTS == {"bounce": "email.bounced", "complaint": "email.complained",
                               "unsubscribe": "email.unsubscribed", "delivery": "email.delivered"}
+
+
+def test_a_journey_may_wait_for_a_complaint(tmp_path) -> None:
+    from compiler.compile import compile_file
+
+    path = tmp_path / "t.yaml"
+    path.write_text("journey: t\nentry: {manual: true}\npolicy: {consent: {email: marketing}}\nsteps:\n"
+                    "  - id: w\n    type: wait_for\n    events:\n      - {event: email.complained, next: end}\n"
+                    "    timeout: 1h\n    on_timeout: end\n")
+    result = compile_file(path)
+    assert result.journey is not None, [str(e) for e in result.errors]
