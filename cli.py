@@ -17,7 +17,7 @@ from commands import COMMAND_MODULES
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python cli.py",
+        prog="python cli.py" if sys.argv[0].endswith("cli.py") else "nurture",
         description="Nurture: marketing nurture journeys as YAML in git, run durably on Temporal.",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -58,7 +58,8 @@ def main(argv: list[str] | None = None) -> int:
         return 141  # as a shell reports a process ended by SIGPIPE
 
 
-if __name__ == "__main__":
+def run() -> None:
+    """`python cli.py` and the `nurture` console script (pyproject's [project.scripts])."""
     code = main()
     try:
         sys.stdout.flush()
@@ -68,3 +69,7 @@ if __name__ == "__main__":
     # temporalio's core can abort at interpreter exit in short-lived clients
     # (sdk-python issue 300); leave without running finalizers.
     os._exit(code)
+
+
+if __name__ == "__main__":
+    run()
