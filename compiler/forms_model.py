@@ -28,6 +28,7 @@ from compiler.yaml_loader import LoadedDoc
 FILE_NAME = "forms.yaml"
 SCHEMA_NAME = "forms"
 DEFAULT_RATE_LIMIT = "10/hour"
+CONFIRMED_BY = "email"  # the channel of the double opt-in link (activities/email.confirm_url)
 EMPTY = "the file is empty; it declares forms: with their fields, consent and texts"
 
 
@@ -95,7 +96,10 @@ def _check_offer(doc: LoadedDoc, problems: Problems, at: tuple[Any, ...], offer:
         why = "is transactional (it needs no consent)" if purpose else "is not declared in consent.yaml"
         problems.add(doc.pos(at + ("purpose",)), f'purpose "{offer["purpose"]}" {why}{did_you_mean(offer["purpose"], names)}')
         return
-    if offer["channel"] not in purpose.channels:
+    if offer["channel"] != CONFIRMED_BY:
+        problems.add(doc.pos(at + ("channel",)), f'channel "{offer["channel"]}": a form offers {CONFIRMED_BY} consent '
+                                                 f"only (the double opt-in link that confirms it is sent by {CONFIRMED_BY})")
+    elif offer["channel"] not in purpose.channels:
         problems.add(doc.pos(at + ("channel",)), f'purpose "{purpose.name}" does not cover channel "{offer["channel"]}" '
                                                  f'(it covers {", ".join(purpose.channels)})')
     if offer["version"] != purpose.version:

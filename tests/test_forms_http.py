@@ -170,6 +170,19 @@ async def test_the_rate_limit_per_ip_answers_429_with_retry_after(store, app, tm
     assert store.find_contact(email="p2@example.com") is None
 
 
+async def test_a_form_with_a_redirect_sends_the_browser_there_and_its_page_allows_it(store, app, tmp_path):
+    shutil.copy(ROOT / "journeys" / "consent.yaml", tmp_path)
+    (tmp_path / "forms.yaml").write_text(FORMS.read_text(encoding="utf-8").replace(
+        "    rate_limit: 10/hour", "    rate_limit: 10/hour\n    redirect: https://www.example.com/thanks?from=form"))
+    app.state.forms = FormsState(load_forms(tmp_path / "forms.yaml"), FormGuard(SIGNER))
+    async with http(app) as c:
+        page = await c.get("/f/newsletter")
+        r = await c.post("/f/newsletter", data=await filled(c))
+    assert "form-action 'self' https://www.example.com;" in page.headers["content-security-policy"]
+    assert (r.status_code, r.headers["location"]) == (303, "https://www.example.com/thanks?from=form")
+    assert store.find_contact(email="lea@example.com") is not None
+
+
 async def test_a_confirmed_contact_resubmitting_is_not_asked_to_confirm_again(store, app):
     async with http(app) as c:
         await c.post("/f/newsletter", data=await filled(c), headers=UA)

@@ -79,7 +79,12 @@ def _page(ctx: Tracking, form: Form, locale: str, request: Request, state: Forms
     texts = form.texts[locale]
     body = form_html(form, locale, ctx.consent_model.localized(locale), request.url.path,
                      token=state.guard.token(form.id), values=values, errors=errors, checked=checked, notice=notice)
-    return pages.page(texts["title"], f"<h1>{escape(texts['title'])}</h1>{body}", status_code=status, lang=locale)
+    response = pages.page(texts["title"], f"<h1>{escape(texts['title'])}</h1>{body}", status_code=status, lang=locale)
+    if form.redirect:  # browsers apply form-action to the redirect after the POST too
+        target = "/".join(form.redirect.split("/")[:3])
+        policy = pages.SECURITY_HEADERS["Content-Security-Policy"]
+        response.headers["Content-Security-Policy"] = policy.replace("form-action 'self'", f"form-action 'self' {target}")
+    return response
 
 
 def embedded_form(request: Request, form_id: str, lang: str | None = None) -> str | None:
