@@ -2,6 +2,7 @@
 
 Files live in `templates/` next to the journey:
   email NAME   -> NAME.subject.txt, NAME.html, NAME.txt       (locale: NAME.es.subject.txt, ...)
+                  NAME.mjml instead of NAME.html: MJML, compiled to the html part here (compiler/mjml.py)
   SMS NAME     -> NAME.sms.txt                                 (locale: NAME.es.sms.txt)
 A locale variant must be complete. Every template is parsed with Jinja2 (syntax errors
 with file:line), its variables must be in TEMPLATE_VARIABLES, and attribute names that
@@ -155,7 +156,7 @@ class TemplateFile:
 
 _FILE_CACHE: dict[Path, tuple[tuple[int, int], TemplateFile]] = {}
 _DIR_CACHE: dict[Path, tuple[int, dict[str, dict[str, set[str]]]]] = {}
-_PARTS = ("subject.txt", "sms.txt", "html", "txt")  # longest first: "x.sms.txt" is not "x.sms" + "txt"
+_PARTS = ("subject.txt", "sms.txt", "html", "mjml", "txt")  # longest first: "x.sms.txt" is not "x.sms" + "txt"
 _FILE_NAME = re.compile(rf"^([a-z0-9][a-z0-9-]*)(?:\.({_LOCALE}))?\.({'|'.join(re.escape(p) for p in _PARTS)})$")
 
 
@@ -174,6 +175,35 @@ def read_template(path: Path) -> TemplateFile:
     entry = TemplateFile(path, text, issues, refs)
     _FILE_CACHE[path] = (stamp, entry)
     return entry
+
+
+def read_mjml(path: Path) -> TemplateFile:
+    """An MJML file as the html part: its text is the compiled HTML; its issues (MJML structure,
+    then Jinja) are positioned in the MJML source. Cached like `read_template`."""
+    from compiler.mjml import compile_mjml
+
+    st = path.stat()
+    stamp = (st.st_mtime_ns, st.st_size)
+    hit = _FILE_CACHE.get(path)
+    if hit and hit[0] == stamp:
+        return hit[1]
+    try:
+        source = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        entry = TemplateFile(path, "", ((1, 1, f"template is not UTF-8 text (byte {exc.start})"),))
+    else:
+        html, issues = compile_mjml(source)
+        analysis = analyse(source)
+        entry = TemplateFile(path, html, tuple(issues) + analysis.issues, analysis.refs)
+    _FILE_CACHE[path] = (stamp, entry)
+    return entry
+
+
+def _read_part(folder: Path, key: str, part: str, files: set[str]) -> TemplateFile:
+    """The file of one part of variant `key`; the html part from NAME.mjml when that is the file."""
+    if part == "html" and "mjml" in files:
+        return read_mjml(folder / f"{key}.mjml")
+    return read_template(folder / f"{key}.{part}")
 
 
 def template_index(folder: Path) -> dict[str, dict[str, set[str]]]:
@@ -204,10 +234,13 @@ class Found:
 
 
 def find_template(folder: Path, name: str, required: tuple[str, ...], optional: tuple[str, ...] = ()) -> Found:
-    variants = {k: v & set(required + optional) for k, v in template_index(folder).get(name, {}).items()}
+    files = template_index(folder).get(name, {})
+    # an MJML file stands for the html part
+    variants = {k: (v | {"html"} if "mjml" in v else v) & set(required + optional) for k, v in files.items()}
     variants = {k: v for k, v in variants.items() if v}
     parts: dict[str, dict[str, TemplateFile]] = {}
-    missing = []
+    missing = [f'template "{k}" has both {k}.html and {k}.mjml in {folder}: keep one'
+               for k in sorted(files) if {"html", "mjml"} <= files[k] and "html" in variants.get(k, set())]
     for key in [name] + sorted(k for k in variants if k != name):
         absent = [f"{key}.{p}" for p in required if p not in variants.get(key, set())]
         if absent and key == name:
@@ -215,7 +248,7 @@ def find_template(folder: Path, name: str, required: tuple[str, ...], optional: 
         elif absent:
             missing.append(f'locale variant "{key}" is incomplete: missing {", ".join(absent)} in {folder}')
         else:
-            parts[key] = {p: read_template(folder / f"{key}.{p}") for p in sorted(variants[key])}
+            parts[key] = {p: _read_part(folder, key, p, files[key]) for p in sorted(variants[key])}
     return Found(parts, missing)
 
 

@@ -222,4 +222,6 @@ def test_a_journey_without_parts_keeps_the_version_it_had_before_parts_existed()
 def test_shipped_emails_share_the_layouts() -> None:
     j = compile_file(JOURNEYS / "welcome-series.yaml").journey
     assert j is not None
-    assert set(j.parts_for("welcome-1")) == {"_layout.html", "_layout.txt", "_layout.es.html", "_layout.es.txt"}
+    assert set(j.parts_for("welcome-2")) == {"_layout.html", "_layout.txt", "_layout.es.html", "_layout.es.txt"}
+    # welcome-1's html part is MJML (welcome-1.mjml), a whole document: only its text uses a layout
+    assert set(j.parts_for("welcome-1")) == {"_layout.txt", "_layout.es.txt"}

@@ -62,7 +62,9 @@ def test_preview_of_a_json_contact_in_their_locale(tmp_path: Path, capsys) -> No
     assert html == msg.get_body(("html",)).get_content().replace("\r\n", "\n")
     assert "Hola, Ana" in html and "/c/" in html and "/o/" in html  # tracked links and the open pixel
     assert "https://www.example.com/es/guias/lista-kpi" not in html  # rewritten to a click link
-    assert re.search(r'<a[^>]+class="button"[^>]+style="[^"]*background', html)  # CSS inlined
+    # the template is MJML (welcome-1.es.mjml): its head's `table, td {...}` rule inlined into each td
+    assert re.search(r'<td[^>]+style="border-collapse: collapse;mso-table-lspace: 0pt', html)
+    assert "#2563eb" in html and "Darte de baja" in html
 
 
 def test_preview_of_a_stored_contact_records_nothing(stored, sqlite_url: str, tmp_path: Path, capsys) -> None:
