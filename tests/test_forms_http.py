@@ -104,6 +104,14 @@ async def test_the_anonymous_visits_before_signing_up_become_the_contacts(store,
     assert not store.is_anonymous(contact.id)
 
 
+async def test_an_anonymous_id_that_t_js_cannot_have_made_is_ignored(store, app):
+    async with http(app) as c:
+        r = await c.post("/f/newsletter", data=await filled(c, anonymous_id="a\nb"))
+    assert r.status_code == 200
+    contact = store.find_contact(email="lea@example.com")
+    assert store.contact_of_anonymous_id("a\nb") is None and not store.is_anonymous(contact.id)
+
+
 @pytest.mark.parametrize("overrides, field, status", [
     ({"email": ""}, "email", 400),
     ({"email": "not-an-address"}, "email", 400),

@@ -15,6 +15,7 @@ or not the address was known (no way to probe who subscribed).
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
@@ -25,6 +26,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from compiler.forms_model import Form, Forms, load_forms
+from engine.identify import IdentifyError, identify, read_traits
 from store import ContactNotFound, StoreError
 from tracking import pages
 from tracking.context import TemporalUnavailable, Tracking
@@ -35,7 +37,7 @@ from tracking.form_html import form_html, offer_value
 SUBSCRIBED = "contact.subscribed"
 MAX_BODY = 16 * 1024
 MAX_FIELDS = 40
-MAX_ANONYMOUS_ID = 100
+ANONYMOUS_ID = re.compile(r"[A-Za-z0-9._:-]{1,100}")  # what t.js makes (a UUID), with room for other clients
 
 
 @dataclass
@@ -117,8 +119,6 @@ async def show_form(request: Request) -> Response:
 
 def _read(form: Form, data: FormData, texts: dict[str, Any]) -> tuple[dict[str, str], set[str], dict[str, str]]:
     """(field values, consent values ticked, errors by field or consent value)."""
-    from engine.identify import IdentifyError, read_traits
-
     values = {f.name: str(data.get(f.name) or "").strip()[:500] for f in form.fields}
     ticked = {str(v) for v in data.getlist("consent")}
     errors = {f.name: texts["required_error"] for f in form.fields if f.required and not values[f.name]}
@@ -137,8 +137,6 @@ def _read(form: Form, data: FormData, texts: dict[str, Any]) -> tuple[dict[str, 
 def _subscribe(ctx: Tracking, form: Form, values: dict[str, str], ticked: set[str], locale: str,
                anonymous_id: str | None, proof: dict[str, Any]) -> tuple[int, list[str]]:
     """Upsert the contact and record the pending consents; (contact id, "purpose:channel" now pending)."""
-    from engine.identify import identify
-
     store = ctx.store
     with store.transaction():
         contact_id = identify(store, user_id=None, anonymous_id=anonymous_id,
@@ -190,7 +188,8 @@ async def submit_form(request: Request) -> Response:
         return _page(ctx, form, locale, request, state, status=409 if stale and not errors else 400, values=values,
                      errors=errors, checked=frozenset(ticked & offered.keys()),
                      notice=texts["retry_error"] if stale or unknown else "")
-    anonymous_id = str(data.get("anonymous_id") or "")[:MAX_ANONYMOUS_ID] or None
+    given_id = str(data.get("anonymous_id") or "")
+    anonymous_id = given_id if ANONYMOUS_ID.fullmatch(given_id) else None  # else ignored: not the person's fault
     proof = {**meta, "page_url": (request.headers.get("referer") or str(request.url))[:1000]}
     try:
         await ctx.client()  # no Temporal: refuse before storing (the confirmation could not be sent)
@@ -200,7 +199,7 @@ async def submit_form(request: Request) -> Response:
     except TemporalUnavailable:
         return pages.message_page("Please try again", "We cannot take your subscription right now.", status_code=503,
                                   lang=locale)
-    except (StoreError, ContactNotFound):
+    except (StoreError, ContactNotFound, IdentifyError):
         return _page(ctx, form, locale, request, state, status=400, values=values, checked=frozenset(ticked),
                      notice=texts["invalid_error"])
     return _thanks(form, locale)
