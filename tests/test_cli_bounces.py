@@ -51,3 +51,20 @@ def test_ingest_acts_once_and_says_what_each_file_was(tmp_path: Path) -> None:
     assert f"error: {tmp_path / 'missing.eml'}: cannot read: No such file or directory" in again.stderr
     assert len(store.events_for(contact_id, type="email.complained")) == 1
     store.close()
+
+
+def test_ingest_reads_one_mail_from_standard_input(tmp_path: Path) -> None:
+    """As a Postfix pipe transport would call it: `cli.py bounces ingest -`."""
+    url = f"sqlite:///{tmp_path / 'n.db'}"
+    store = Store.open(url)
+    contact_id = store.create_contact(email="gone@example.com")
+    mid = "<" + "ef" * 16 + "@nurture.local>"
+    store.save_message(mid, contact_id=contact_id, journey_id="welcome", step_id="hello", channel="email", links=[])
+    dsn = filled("postfix_dsn_template.eml", rcpt="gone@example.com", message_id=mid)
+    env = dict(os.environ, NURTURE_DB_URL=url, NURTURE_SECRET_KEYS=KEY, TEMPORAL_ADDRESS=f"127.0.0.1:{free_port()}")
+    done = subprocess.run([sys.executable, "cli.py", "bounces", "ingest", "-"], cwd=ROOT, env=env, input=dsn,
+                          capture_output=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.decode().startswith(f"<stdin>: applied: contact {contact_id}, message {mid} (by message-id)")
+    assert store.suppression_reason("email", "gone@example.com") == "hard_bounce"
+    store.close()
