@@ -212,3 +212,48 @@ def test_the_dev_stack_key_is_made_once_for_the_senders_domain(tmp_path: Path) -
     record = "".join(re.findall(r'"([^"]*)"', (tmp_path / "dkim-dev.txt").read_text()))
     raw = wire_bytes(built(again).message)
     assert dkim.verify(raw, dnsfunc=dns_for(record, "dev._domainkey.northwind.example."))
+
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "dkim"
+
+
+def test_the_rfc_6376_example_message_signs_and_verifies_against_its_published_record() -> None:
+    """A message not built here (RFC 6376 Appendix A), signed with dkimpy's test key through our
+    signer, verifies against that key's record as dkimpy's tests publish it (with a g= tag)."""
+    raw = (FIXTURES / "rfc6376.msg").read_bytes().replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+    signer = DkimSigner.load((FIXTURES / "test.private").read_bytes(), "example.com", "test")
+    published = (FIXTURES / "test.txt").read_text().strip()
+    assert ds.record_problem([published], signer.record) is None
+    value = signer.header_value(raw)
+    assert "h=from : to : subject : date : message-id : from : subject;" in value.replace("\t", " ")
+    signed = b"DKIM-Signature: " + value.encode() + b"\r\n" + raw
+    assert dkim.verify(signed, dnsfunc=lambda name, timeout=5: published.encode())
+
+
+def test_our_ed25519_record_is_rfc_8463s() -> None:
+    """The p= we publish for the RFC 8463 Appendix A key is the record the RFC gives."""
+    import base64
+
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    seed = base64.b64decode((FIXTURES / "ed25519test.key").read_text().strip())
+    pem = ed25519.Ed25519PrivateKey.from_private_bytes(seed).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    signer = DkimSigner.load(pem, "football.example.com", "brisbane")
+    assert ds.record_problem([(FIXTURES / "ed25519test.dns").read_text().strip()], signer.record) is None
+    assert signer.record == "v=DKIM1; k=ed25519; p=" + ds.parse_record((FIXTURES / "ed25519test.dns").read_text())["p"]
+
+
+def test_worker_start_warns_about_senders_the_key_does_not_align_with(monkeypatch: pytest.MonkeyPatch) -> None:
+    from activities.deps import Deps
+    from worker import dkim_warnings
+
+    monkeypatch.chdir(ROOT)  # journeys/sending.yaml: from Northwind <hello@northwind.example>
+    monkeypatch.delenv("NURTURE_SENDING_FILE", raising=False)
+    aligned = DkimSigner.load(generate_key("ed25519"), "northwind.example", "s1")
+    assert dkim_warnings(Deps(store=None, signer=None, sender=SENDER, dkim=aligned)) == []
+    other = DkimSigner.load(generate_key("ed25519"), "mail.example", "s1")
+    warnings = dkim_warnings(Deps(store=None, signer=None, sender=SENDER, dkim=other))
+    assert len(warnings) == 1 and "d=mail.example" in warnings[0] and "northwind.example" in warnings[0]
+    assert dkim_warnings(Deps(store=None, signer=None)) == []  # unsigned: nothing to say
