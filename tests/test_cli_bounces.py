@@ -68,3 +68,37 @@ def test_ingest_reads_one_mail_from_standard_input(tmp_path: Path) -> None:
     assert done.stdout.decode().startswith(f"<stdin>: applied: contact {contact_id}, message {mid} (by message-id)")
     assert store.suppression_reason("email", "gone@example.com") == "hard_bounce"
     store.close()
+
+
+def test_serve_with_bounces_receives_a_dsn_over_smtp(tmp_path: Path) -> None:
+    """`cli.py serve --bounces HOST:PORT`: the tracking server and the bounce mailbox in one process."""
+    import smtplib
+    import time
+
+    from devstack.ports import wait_until_answers
+
+    url = f"sqlite:///{tmp_path / 'n.db'}"
+    store = Store.open(url)
+    contact_id = store.create_contact(email="gone@example.com")
+    mid = "<" + "12" * 16 + "@nurture.local>"
+    store.save_message(mid, contact_id=contact_id, journey_id="welcome", step_id="hello", channel="email", links=[])
+    verp = verp_address(tokens.TokenSigner([KEY.encode()]), mid, contact_id, "northwind.example")
+    http_port, smtp_port = free_port(), free_port()
+    env = dict(os.environ, NURTURE_DB_URL=url, NURTURE_SECRET_KEYS=KEY, TEMPORAL_ADDRESS=f"127.0.0.1:{free_port()}")
+    server = subprocess.Popen([sys.executable, "cli.py", "serve", "--port", str(http_port), "--bounces",
+                               f"127.0.0.1:{smtp_port}"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT)
+    try:
+        assert wait_until_answers(smtp_port, timeout=60), "the bounce mailbox never listened"
+        dsn = filled("postfix_dsn_template.eml", verp="x@relay.example", rcpt="gone@example.com", message_id="<n@x>")
+        with smtplib.SMTP("127.0.0.1", smtp_port, timeout=30) as smtp:
+            smtp.sendmail("", [verp], dsn)
+        deadline = time.monotonic() + 30
+        while store.suppression_reason("email", "gone@example.com") is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert store.suppression_reason("email", "gone@example.com") == "hard_bounce"
+    finally:
+        server.terminate()
+        output = server.communicate(timeout=30)[0].decode()
+        store.close()
+    assert f"bounce mailbox (SMTP) on 127.0.0.1:{smtp_port}" in output
