@@ -11,11 +11,13 @@ from typing import Any
 from sqlalchemy import or_, select
 
 from compiler.ir import Journey
+from deploy.visibility import when
 from explain.model import Item, RunView
 from store import schema
 from store.records import ConsentDecision, ConsentEvent, Contact, Event
 
 SEND_EVENTS = ("email.sent", "sms.sent")
+MESSAGE_CHANNELS = ("email", "sms")
 OUTCOME_EVENTS = {"journey.completed": "completed", "journey.exited": "exited", "journey.goal": "goal met",
                   "journey.split": "split"}
 WORDS = {"quiet_hours": "quiet hours", "send_window": "send window", "frequency_cap": "frequency cap",
@@ -70,7 +72,8 @@ def _trigger(journey: Journey | None, started_at: datetime, events: list[Event])
         seen = [e for e in events if e.type == entry.event and e.at <= started_at]
         if seen:
             return f"by event {entry.event} (event {seen[-1].id})", {"event": entry.event, "event_id": seen[-1].id}
-        return f"by event {entry.event}", {"event": entry.event}
+        return (f"by hand (cli.py enroll, a rule or the API): no {entry.event} event before it",
+                {"manual": True, "event": entry.event})
     if entry.kind == "segment":
         return f"by the segment sweep of {entry.segment}", {"segment": entry.segment}
     return "by hand (cli.py enroll, a rule or the API)", {"manual": True}
@@ -184,6 +187,8 @@ def store_side(store: Any, contact: Contact, versions: Versions) -> tuple[list[I
 
     sent_events = {e.message_id: e for e in events if e.type in SEND_EVENTS and e.message_id}
     for r in ledger:
+        if r.channel not in MESSAGE_CHANNELS:
+            continue  # a `set` step's exactly-once entry: its score and stage changes are shown
         parts = split_key(r.key)
         wf, run_id, step_id, visit = parts if parts else (None, None, r.step_id, 0)
         granted = [d for d in by_step.get((wf, run_id, step_id), []) if d.granted]
@@ -208,19 +213,24 @@ def store_side(store: Any, contact: Contact, versions: Versions) -> tuple[list[I
                               r.journey_id, step_id, wf, r.message_id, data=data))
 
     for sd in store.step_decisions_for(cid):
-        until = f" until {sd.until.isoformat()}" if sd.until else ""
+        until = f" until {when(sd.until.isoformat())}" if sd.until else ""
         items.append(Item(sd.at, sd.decision, f"{sd.decision}: {word(sd.reason)}{until}", _journey_of(sd.workflow_id),
                           sd.step_id, sd.workflow_id,
                           data={"reason": sd.reason, "until": sd.until.isoformat() if sd.until else None,
                                 "visit": sd.visit}))
 
+    origin = {i.message_id: i for i in items if i.kind in ("sent", "failed") and i.message_id}
     for event in events:
         if event.type in SEND_EVENTS:
             continue
         if event.type in OUTCOME_EVENTS:
             items.append(_outcome_item(event))
-        else:
-            items.append(_event_item(event, links))
+            continue
+        item = _event_item(event, links)
+        sent = origin.get(event.message_id or "")
+        if sent is not None and item.journey is None:  # an open or click: the message's journey and step
+            item.journey, item.step, item.workflow_id = sent.journey, sent.step, sent.workflow_id
+        items.append(item)
     for change in store.score_history(cid):
         level = "" if change.level == "global" else f" ({change.level})"
         items.append(Item(change.at, "score", f"score {change.delta:+d}{level} = {change.value}: {change.reason}",

@@ -18,7 +18,7 @@ from typing import Any
 from temporalio.api.enums.v1 import EventType
 
 from compiler.ir import Branch, Journey
-from deploy.visibility import QUERY_TIMEOUT, waiting_for
+from deploy.visibility import QUERY_TIMEOUT, waiting_for, when
 from explain.model import Explanation, Item, RunView
 from explain.store_side import Versions
 from workflows.run_types import QUERY_STATE
@@ -89,7 +89,7 @@ async def read_chain(client: Any, run: RunView, journey_of: str) -> Chain:
                 attrs = event.timer_started_event_attributes
                 until = at + timedelta(seconds=attrs.start_to_fire_timeout.ToTimedelta().total_seconds())
                 timers[attrs.timer_id] = (until, _summary(event))
-                chain.items.append(Item(at, "wait", f"timer set until {until.isoformat()}"
+                chain.items.append(Item(at, "wait", f"timer set until {when(until.isoformat())}"
                                         + (f" ({timers[attrs.timer_id][1]})" if timers[attrs.timer_id][1] else ""),
                                         journey_of, workflow_id=run.workflow_id, source="temporal",
                                         data={"timer": attrs.timer_id, "until": until.isoformat(),

@@ -29,6 +29,7 @@ from compiler.config_files import CONFIG_VALIDATORS
 from compiler.diagnostics import Problems
 from compiler.durations import parse_duration
 from compiler.yaml_loader import LoadedDoc
+from compiler.yaml_terms import format_duration
 from compiler.config_file import ConfigError, load_config, validate_with
 from marketing.segments_sql import COMPARE_OPS, Cond, Ctx, to_sql
 from store import schema
@@ -269,8 +270,8 @@ def _describe(cond: Cond) -> str:
         return f"score({cond.level}) " + " and ".join(f"{op} {v}" for op, v in cond.ops)
     if cond.kind == "event":
         text = f"event {'|'.join(cond.value)} at least {cond.at_least}"
-        text += f" within {cond.within_s}s" if cond.within_s is not None else ""
-        text += f" before {cond.before_s}s" if cond.before_s is not None else ""
+        text += f" within {format_duration(cond.within_s)}" if cond.within_s is not None else ""
+        text += f" before {format_duration(cond.before_s)}" if cond.before_s is not None else ""
         return text + "".join(f" where {f} {op} {v!r}" for f, op, v in cond.where)
     if cond.kind == "stage":
         return f"stage in {list(cond.value)}"

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from compiler import ir
+from deploy.visibility import when
 from engine.simulation import SimEvent, Simulation
 from explain.build import explain
 from explain.render import to_dict, to_text
@@ -118,7 +119,7 @@ async def test_quiet_hours_postpone_with_the_time_they_end(sim):
     postponed = [i for i in ex.sorted_items() if i.kind == "postponed"]
     assert len(postponed) == 1 and postponed[0].step == "offer"
     until = postponed[0].data["until"]
-    assert postponed[0].text == f"postponed: quiet hours until {until}"
+    assert postponed[0].text == f"postponed: quiet hours until {when(until)}"
     assert until.startswith(now.date().isoformat()) or until > now.isoformat()
     assert f"T{(now.hour + 2) % 24:02d}:00:00" in until
 
@@ -134,6 +135,7 @@ async def test_goal_met_is_an_outcome_with_its_step(sim):
     cid = sim.store.find_contact(email="goal@example.com").id
     ex = await explain(sim.store, None, cid)
     assert kinds(ex, "outcome") == ["goal met at step second (goal)"]
+    assert [i.step for i in ex.items if i.kind == "sent"] == ["first"]  # the set step's ledger entry is no message
     assert kinds(ex, "stage")[-1].startswith("stage lead -> customer")
 
 
@@ -155,6 +157,7 @@ async def test_message_narrows_to_one_message_its_chain_and_engagement(sim):
     assert m["opens"] == {"human": 1, "bot": 0} and m["clicks"] == {"human": 1, "bot": 1}
     assert {i.kind for i in ex.items} == {"entered", "sent", "engagement"}
     assert all(i.message_id in (None, second) for i in ex.items)
+    assert {(i.journey, i.step) for i in ex.items if i.kind == "engagement"} == {("explain-message", "second")}
     doc = to_dict(ex)
     assert doc["version"] == 1 and doc["message"]["clicks"]["bot"] == 1
     # (under the time-skipping server, sends carry the skipped workflow time, events the wall clock's)
@@ -227,7 +230,7 @@ async def test_not_in_reasons_entry_event_segment_reentry_drained_consent(sim):
     assert reasons_for(ex, "explain-by-event") == {"entry_event_never_seen": "entry event trial.started never seen"}
     segment = next(r for n in ex.not_in if n.journey == "explain-by-segment" for r in n.reasons)
     assert segment["code"] == "segment_false"
-    assert segment["data"]["leaves"] == [{"test": "event page.visited at least 3 within 1209600s where url "
+    assert segment["data"]["leaves"] == [{"test": "event page.visited at least 3 within 14d where url "
                                                    "contains '/pricing'", "result": False, "value": 1}]
     entered = sim.store.last_enrolment("explain-again", cid).started_at
     window = reasons_for(ex, "explain-again")["reentry_window"]
