@@ -25,9 +25,9 @@ ANA_ES = {"email": "ana@example.com", "first_name": "Ana", "locale": "es", "cons
 
 
 @pytest.fixture
-def stored(sqlite_url: str):
+def stored(db_url: str):
     """A store with Ana (consenting, English) and Bo (no consent), and their ids."""
-    with Store.open(sqlite_url) as store:
+    with Store.open(db_url) as store:
         ana = store.create_contact(email="ana@example.com", first_name="Ana", locale="en")
         store.record_consent(ana, "email", "marketing", "granted", source="test")
         bo = store.create_contact(email="bo@example.com", first_name="Bo")
@@ -67,27 +67,27 @@ def test_preview_of_a_json_contact_in_their_locale(tmp_path: Path, capsys) -> No
     assert "#2563eb" in html and "Darte de baja" in html
 
 
-def test_preview_of_a_stored_contact_records_nothing(stored, sqlite_url: str, tmp_path: Path, capsys) -> None:
+def test_preview_of_a_stored_contact_records_nothing(stored, db_url: str, tmp_path: Path, capsys) -> None:
     store, ana, _ = stored
-    before = recorded(sqlite_url)
-    assert main(["preview", JOURNEY, "welcome", "--contact", "ana@example.com", "--db", sqlite_url,
+    before = recorded(db_url)
+    assert main(["preview", JOURNEY, "welcome", "--contact", "ana@example.com", "--db", db_url,
                  "--out", str(tmp_path / "p.eml")]) == 0
     msg = read_eml(tmp_path / "p.eml")
     assert msg["Subject"].startswith("Welcome to Northwind, Ana")
-    assert recorded(sqlite_url) == before
+    assert recorded(db_url) == before
 
 
-def test_preview_and_send_test_refuse_a_contact_without_consent(stored, sqlite_url: str, tmp_path: Path,
+def test_preview_and_send_test_refuse_a_contact_without_consent(stored, db_url: str, tmp_path: Path,
                                                                  capsys) -> None:
     store, ana, bo = stored
-    for argv in (["preview", JOURNEY, "welcome", "--contact", str(bo), "--db", sqlite_url, "--out", str(tmp_path / "x")],
-                 ["send-test", JOURNEY, "welcome", "--contact", str(bo), "--db", sqlite_url, "--to", "qa@example.com"]):
+    for argv in (["preview", JOURNEY, "welcome", "--contact", str(bo), "--db", db_url, "--out", str(tmp_path / "x")],
+                 ["send-test", JOURNEY, "welcome", "--contact", str(bo), "--db", db_url, "--to", "qa@example.com"]):
         assert main(argv) == 1
         err = capsys.readouterr().err
         assert err == (f"error: contact {bo} cannot get step 'welcome': no email/marketing consent on record "
                        "(no_consent; the journey would skip this send)\n")
     store.suppress("email", "ana@example.com", reason="hard_bounce", source="test")
-    assert main(["preview", JOURNEY, "welcome", "--contact", str(ana), "--db", sqlite_url,
+    assert main(["preview", JOURNEY, "welcome", "--contact", str(ana), "--db", db_url,
                  "--out", str(tmp_path / "y")]) == 1
     assert "address suppressed (hard_bounce)" in capsys.readouterr().err
     assert not list(tmp_path.glob("*.eml"))
@@ -119,15 +119,15 @@ def sink(monkeypatch: pytest.MonkeyPatch):
 
 
 def test_send_test_goes_through_the_relay_marked_untracked_signed_and_unrecorded(
-        stored, sqlite_url: str, sink: SmtpSink, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+        stored, db_url: str, sink: SmtpSink, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
     store, ana, _ = stored
     key = tmp_path / "dkim.pem"
     write_key(key, generate_key("rsa"))
     monkeypatch.setenv("NURTURE_DKIM_KEY_FILE", str(key))
     monkeypatch.setenv("NURTURE_DKIM_DOMAIN", "northwind.example")
     monkeypatch.setenv("NURTURE_DKIM_SELECTOR", "s1")
-    before = recorded(sqlite_url)
-    assert main(["send-test", JOURNEY, "welcome", "--contact", str(ana), "--db", sqlite_url,
+    before = recorded(db_url)
+    assert main(["send-test", JOURNEY, "welcome", "--contact", str(ana), "--db", db_url,
                  "--to", "qa@northwind.example"]) == 0
     assert "sent a test of <" in capsys.readouterr().out
     [delivery] = sink.deliveries
@@ -143,7 +143,7 @@ def test_send_test_goes_through_the_relay_marked_untracked_signed_and_unrecorded
     assert "http://127.0.0.1:8000/p/test-send" in html
     record = DkimSigner.load(key.read_bytes(), "northwind.example", "s1").record
     assert dkim.verify(delivery.raw, dnsfunc=lambda name, timeout=5: record.encode())
-    assert recorded(sqlite_url) == before  # no ledger entry, consent decision, event or message: reports never see it
+    assert recorded(db_url) == before  # no ledger entry, consent decision, event or message: reports never see it
 
 
 def test_send_test_without_a_contact_renders_for_the_address_alone(sink: SmtpSink, capsys) -> None:
