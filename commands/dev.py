@@ -58,5 +58,5 @@ def run(args: argparse.Namespace) -> int:
                        demo=args.demo)
     try:
         return asyncio.run(serve(config))
-    except (PortInUse, DeployError, StoreError, RuntimeError, OSError) as exc:
+    except (PortInUse, DeployError, StoreError, RuntimeError, OSError, ValueError) as exc:  # ValueError: a bad ESP key
         return fail(str(exc))

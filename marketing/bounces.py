@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Awaitable, Callable
@@ -88,7 +89,11 @@ class _Match:
 
 
 def message_by_hex(store: Any, message_hex: str) -> Any:
-    """Our message whose Message-ID is `<message_hex@...>` (a VERP token drops the domain)."""
+    """Our message whose Message-ID is `<message_hex@...>` (a VERP token drops the domain): the
+    primary key with this worker's domain first, a prefix search only if that misses."""
+    exact = store.get_message(f"<{message_hex}@{os.environ.get('NURTURE_MESSAGE_DOMAIN', 'nurture.local')}>")
+    if exact is not None:
+        return exact
     m = schema.messages.c
     rows = store.read_rows(select(m.message_id).where(m.message_id.like(f"<{message_hex}@%")).limit(2))
     return store.get_message(rows[0][0]) if len(rows) == 1 else None
