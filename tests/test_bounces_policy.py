@@ -131,3 +131,14 @@ def test_a_journey_may_wait_for_a_complaint(tmp_path) -> None:
                     "    timeout: 1h\n    on_timeout: end\n")
     result = compile_file(path)
     assert result.journey is not None, [str(e) for e in result.errors]
+
+
+def test_a_verp_token_finds_a_message_of_another_message_domain(store) -> None:
+    """The token keeps only the Message-ID's hex: a message sent under an earlier
+    NURTURE_MESSAGE_DOMAIN is still found (by prefix)."""
+    contact_id = store.create_contact(email="old@example.com")
+    mid = "<" + "9" * 32 + "@old-domain.example>"
+    store.save_message(mid, contact_id=contact_id, journey_id="j", step_id="s", channel="email", links=[])
+    verp = verp_address(SIGNER, mid, contact_id, "northwind.example")
+    out = run(store, Feedback("bounce", "t:old", "dsn", hard=True, verp=(verp,)))
+    assert out.status == "applied" and out.message_id == mid
