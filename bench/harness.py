@@ -28,7 +28,7 @@ from compiler.compile import compile_file
 from compiler.ir import Journey
 from devstack.ports import free_port, held
 from devstack.smtp_sink import Delivery, SmtpSink
-from devstack.temporal_server import TemporalDevServer
+from devstack.temporal_server import TemporalDevServer, die_with_parent
 from store import Store, schema
 from workflows.run_types import RunResult, workflow_id_for
 
@@ -198,7 +198,8 @@ class WorkerProcess:
         offset = self.log_file.stat().st_size if self.log_file.exists() else 0
         log = open(self.log_file, "ab")
         self.process = subprocess.Popen([sys.executable, str(ROOT / "worker.py")], cwd=ROOT, env={**os.environ, **self.env},
-                                        stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+                                        stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                                        preexec_fn=die_with_parent)  # no worker left behind by a killed test run
         log.close()
         deadline = time.monotonic() + timeout
         while b"worker serving" not in self.log_file.read_bytes()[offset:]:

@@ -92,7 +92,7 @@ class TemporalDevServer:
             out = self._log = open(self.log_file, "ab")
         self.process = subprocess.Popen(
             self.command(), stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-            start_new_session=True, preexec_fn=_die_with_parent,
+            start_new_session=True, preexec_fn=die_with_parent,
         )
         alive = lambda: self.process is not None and self.process.poll() is None  # noqa: E731
         ports = [self.port] + ([self.ui_port] if self.ui_port else [])
@@ -158,8 +158,8 @@ class TemporalDevServer:
         self.stop()
 
 
-def _die_with_parent() -> None:
-    """Linux: SIGTERM the server if the process that started it dies (even by SIGKILL)."""
+def die_with_parent() -> None:
+    """Linux: SIGTERM this child (a server, a worker) if the process that started it dies (even by SIGKILL)."""
     try:
         import ctypes
 
