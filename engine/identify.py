@@ -123,7 +123,7 @@ def identify(store: Any, *, user_id: str | None, anonymous_id: str | None, trait
              scoring: Any = None) -> int:
     """The id of the contact the message is about, created or updated with `traits` (see the
     module doc). `at`: when it happened (an anonymous profile's activity time). `scoring`: the
-    ScoringModel that recomputes scores after a merge (default: journeys/scoring.yaml).
+    ScoringModel that recomputes scores after a merge (default: the live deployment's).
     IdentifyError for bad input (nothing written), StoreError when the store refuses."""
     user_id = check_user_id(user_id)
     profile = read_traits(traits, context)
@@ -203,10 +203,11 @@ def merge(store: Any, anonymous_contact: int, into: int, scoring: Any = None) ->
     the rules see the merged history as past (no score threshold is crossed by it now)."""
     from marketing.scoring import rebuild
 
-    if scoring is None:
+    if scoring is None:  # the model live for this store, as the scoring hook uses
         from marketing.hooks import load_models
+        from marketing.model import folder_for
 
-        scoring = load_models()[0]
+        scoring = load_models(folder_for(store))[0]
     with store.transaction():
         store.merge_anonymous(anonymous_contact, into)
         if scoring is not None:
