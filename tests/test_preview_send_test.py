@@ -165,3 +165,24 @@ def test_send_test_errors(sink: SmtpSink, monkeypatch: pytest.MonkeyPatch, capsy
     err = capsys.readouterr().err
     assert err.startswith("error: ") and err.count("\n") == 1 and "127.0.0.1:" in err
     assert sink.messages == []
+
+
+def test_preview_open_hands_the_html_file_to_the_browser(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+    import time
+
+    opened = tmp_path / "opened.txt"
+    browser = tmp_path / "browser"
+    browser.write_text(f"#!/bin/sh\necho \"$1\" > {opened}\n")
+    browser.chmod(0o755)
+    done = subprocess.run([sys.executable, "cli.py", "preview", JOURNEY, "welcome", "--contact", json.dumps(ANA_ES),
+                           "--out", str(tmp_path / "p"), "--open"], cwd=ROOT, capture_output=True, text=True,
+                          env=dict(os.environ, BROWSER=f"{browser} %s"), timeout=60)
+    assert done.returncode == 0, done.stderr
+    for _ in range(50):  # the browser command runs in the background
+        if opened.exists():
+            break
+        time.sleep(0.1)
+    assert opened.read_text().strip() == (tmp_path / "p.html").as_uri()
