@@ -36,6 +36,8 @@ _VERP = re.compile(re.escape(PREFIX) + r"[A-Za-z0-9_-]{20,80}@[A-Za-z0-9.-]+", r
 _OUR_MESSAGE_ID = re.compile(r"<[0-9a-f]{32}@[^<>@\s]+>")
 _STATUS = re.compile(r"\b([245])\.(\d{1,3})\.(\d{1,3})\b")
 COMPLAINT_TYPES = ("abuse", "")
+# ARF fields kept as the proof of a complaint (not Original-Rcpt-To / Original-Mail-From: addresses)
+ARF_PROOF = ("User-Agent", "Version", "Arrival-Date", "Received-Date", "Reporting-MTA", "Source-IP", "Reported-Domain")
 # a "5.0.0" that says the mailbox is full is soft, whatever the code (seen in real DSNs)
 _FULL = re.compile(r"quota|mailbox (is )?full|over ?quota|insufficient (disk )?space", re.IGNORECASE)
 
@@ -123,8 +125,9 @@ def parse_report(raw: bytes, envelope_rcpts: tuple[str, ...] = ()) -> Feedback:
         if feedback_type not in COMPLAINT_TYPES:
             raise NotAReport(f"a feedback report of type {feedback_type!r}, not a complaint")
         recipients = tuple(_address(v) for v in first.get_all("Original-Rcpt-To", []) if _address(v))
+        proof = tuple((name, " ".join(str(first[name]).split())) for name in ARF_PROOF if first.get(name))
         return Feedback(COMPLAINT, key, "arf", verp=verp, message_ids=message_ids, recipients=recipients,
-                        feedback_type=feedback_type or "abuse")
+                        feedback_type=feedback_type or "abuse", proof=proof)
 
     dsn = _report_part(msg, "delivery-status", "message/delivery-status")
     if dsn is not None:

@@ -69,6 +69,9 @@ class Feedback:
     # an authenticated ESP webhook: its recipient names the contact (their latest email) when no
     # Message-ID of ours is in the payload (ESPs replace the envelope sender, and some the Message-ID)
     by_recipient: bool = False
+    # what the report itself says about the complaint (reporter, arrival, source IP...): kept as proof
+    # with a consent withdrawal; never an address
+    proof: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass
@@ -145,7 +148,7 @@ def _normalised(address: str | None) -> str | None:
 
 def _evidence(fb: Feedback, message_id: str) -> dict[str, Any]:
     return {"report": fb.key, "source": fb.source, "kind": fb.kind, "feedback_type": fb.feedback_type or None,
-            "message_id": message_id}
+            "message_id": message_id, **({"report_fields": dict(fb.proof)} if fb.proof else {})}
 
 
 def _soft_bounces_since(store: Any, contact_id: int, days: int) -> int:

@@ -104,7 +104,10 @@ def test_a_complaint_suppresses_and_withdraws_consent_with_the_report_as_proof(s
     assert state.status == "withdrawn" and state.source == "arf"
     [log] = [e for e in store.consent_history(contact_id) if e.status == "withdrawn"]
     assert log.evidence == {"report": parse_report(raw).key, "source": "arf", "kind": "complaint",
-                            "feedback_type": "abuse", "message_id": mid}
+                            "feedback_type": "abuse", "message_id": mid,
+                            "report_fields": {"User-Agent": "Yahoo!-Mail-Feedback/2.0", "Version": "0.1",
+                                              "Received-Date": "Wed, 22 Jan 2020 03:38:34 +0000",
+                                              "Reported-Domain": "northwind.example"}}
     [event] = store.events_for(contact_id, type="email.complained")
     assert event.data["feedback_type"] == "abuse" and event.message_id == mid
 

@@ -144,6 +144,7 @@ async def test_ses_complaint_withdraws_consent_with_the_report_as_proof(store, a
     assert state.status == "withdrawn" and state.source == "esp:ses"
     [withdrawal] = [e for e in store.consent_history(cid) if e.status == "withdrawn"]
     assert withdrawal.evidence["report"] == "ses:000001378603177f-18c07c78-fa81-4a58-9dd1-fedc3cb8f49a-000000"
+    assert withdrawal.evidence["report_fields"]["userAgent"] == "AnyCompany Feedback Loop (V0.01)"
     assert store.suppression_reason("email", EMAIL) == "complaint"
 
 

@@ -119,7 +119,9 @@ def feedback(message: dict[str, Any]) -> list[Feedback]:
         feedback_type = str(complaint.get("complaintFeedbackType") or "abuse")
         if feedback_type == "not-spam":
             return []
-        return [Feedback(COMPLAINT, f"ses:{complaint['feedbackId']}", feedback_type=feedback_type,
+        proof = tuple((name, str(complaint[name])) for name in ("userAgent", "arrivalDate", "timestamp", "feedbackId")
+                      if complaint.get(name))
+        return [Feedback(COMPLAINT, f"ses:{complaint['feedbackId']}", feedback_type=feedback_type, proof=proof,
                          recipients=tuple(str(r.get("emailAddress")) for r in complaint.get("complainedRecipients") or []),
                          **common)]
     if kind == "Delivery":
