@@ -24,7 +24,7 @@ def narrow_to_message(store: Any, ex: Explanation, contact: Any, versions: Versi
     send = next((i for i in ex.items if i.kind in ("sent", "failed") and i.message_id == wanted), None)
     if send is None:
         raise StoreError(f"contact {ex.contact_id} has no message {wanted}")
-    chain = [i for i in ex.items if i.message_id == wanted or _leads_to(i, send)]
+    chain = [i for i in ex.items if _about(i, wanted, send) or _leads_to(i, send)]
     ex.items = chain
     ex.runs = [r for r in ex.runs if r.workflow_id == send.workflow_id]
     ex.not_in = []
@@ -47,6 +47,11 @@ def narrow_to_message(store: Any, ex: Explanation, contact: Any, versions: Versi
         "opens": {"human": count("opened", False), "bot": count("opened", True)},
         "clicks": {"human": count("clicked", False), "bot": count("clicked", True)},
     }
+
+
+def _about(item: Item, message_id: str, send: Item) -> bool:
+    """An item about the message, in its own run (other runs also hear of its clicks)."""
+    return item.message_id == message_id and item.workflow_id in (None, send.workflow_id)
 
 
 def _leads_to(item: Item, send: Item) -> bool:

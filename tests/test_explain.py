@@ -145,10 +145,12 @@ async def test_message_narrows_to_one_message_its_chain_and_engagement(sim):
         ir.SendEmail(id="second", template="second", next="linger"),
         ir.Wait(id="linger", duration_s=86400),
         emails=["first", "second"]), "explain-message")
-    out = await sim.run(j, person("clicker"),
+    cid = sim.create_contact(person("clicker"))
+    other = named(journey(ir.Wait(id="long", duration_s=400 * 86400), emails=[]), "explain-other")
+    other_run = await sim.start(other, cid)  # another run of the contact: it hears of the clicks too
+    out = await sim.run(j, cid,
                         [SimEvent.parse("email.opened@second+1h"), SimEvent.parse("email.clicked@second+2h"),
                          SimEvent(type="email.clicked", step="second", delay_s=7200, likely_bot=True)])
-    cid = sim.store.find_contact(email="clicker@example.com").id
     second = str(out.emails[1]["Message-ID"]).strip()
     ex = await explain(sim.store, None, cid, message_id=second.strip("<>"))
     m = ex.message
@@ -162,6 +164,11 @@ async def test_message_narrows_to_one_message_its_chain_and_engagement(sim):
     assert doc["version"] == 1 and doc["message"]["clicks"]["bot"] == 1
     # (under the time-skipping server, sends carry the skipped workflow time, events the wall clock's)
     assert sorted(t["kind"] for t in doc["timeline"]) == ["engagement"] * 3 + ["entered", "sent"]
+    everything = await explain(sim.store, sim.env.client, cid)
+    assert {i.journey for i in everything.items if i.kind == "signal"} == {"explain-message", "explain-other"}
+    ex = await explain(sim.store, sim.env.client, cid, message_id=second)
+    assert {i.journey for i in ex.items if i.kind == "signal"} == {"explain-message"}
+    await other_run.terminate("test done")
 
 
 def cli(sim, *args: str) -> subprocess.CompletedProcess:
