@@ -2,7 +2,8 @@
 
 `python -m bench ingest [--messages 10000] [--users 1000] [--batch 100] [--singles 500] [--pg URL]`
 
-For each store, in the same run:
+For each store, in the same run, the first three taking turns (--rounds parts each, so the
+machine's load weighs on each alike):
 - api: the messages (Segment `track` calls of `feature.used`, over --users users, each new user
   created by its first message) POSTed to `/v1/batch` in batches of --batch, over real HTTP to
   the tracking server (uvicorn on 127.0.0.1) with a real Temporal client (time-skipping test
@@ -56,35 +57,36 @@ def event_count(store: Any) -> int:
     return int(store.read_rows(select(func.count()).select_from(schema.events))[0][0])
 
 
-def baseline(url: str, msgs: list[dict[str, Any]]) -> float:
-    """Seconds to insert the same events straight into the store."""
-    from store import Store
+class Baseline:
+    """The same events inserted straight into a store: create_contact on a user's first event,
+    then record_event; no HTTP, no hooks."""
 
-    with Store.open(url) as store:
+    def __init__(self, store: Any) -> None:
+        self.store, self.ids = store, {}
+
+    def run(self, msgs: list[dict[str, Any]]) -> float:
         start = time.perf_counter()
-        ids: dict[str, int] = {}
         for m in msgs:
-            cid = ids.get(m["userId"])
+            cid = self.ids.get(m["userId"])
             if cid is None:
-                cid = ids[m["userId"]] = store.create_contact(external_id=m["userId"])
-            store.record_event(cid, "feature.used", data=m["properties"], at=datetime.fromisoformat(m["timestamp"]))
+                cid = self.ids[m["userId"]] = self.store.create_contact(external_id=m["userId"])
+            self.store.record_event(cid, "feature.used", data=m["properties"], at=datetime.fromisoformat(m["timestamp"]))
         return time.perf_counter() - start
 
 
-async def direct(url: str, msgs: list[dict[str, Any]], client: Any) -> float:
-    """Seconds to publish the same events in-process (engine.events.publish)."""
-    from engine.events import ensure_hooks, publish
-    from store import Store
+class Direct(Baseline):
+    """The same events through engine.events.publish in-process: the event path, no HTTP, no idempotency."""
 
-    ensure_hooks()
-    with Store.open(url) as store:
+    async def publish(self, msgs: list[dict[str, Any]], client: Any) -> float:
+        from engine.events import ensure_hooks, publish
+
+        ensure_hooks()
         start = time.perf_counter()
-        ids: dict[str, int] = {}
         for m in msgs:
-            cid = ids.get(m["userId"])
+            cid = self.ids.get(m["userId"])
             if cid is None:
-                cid = ids[m["userId"]] = await asyncio.to_thread(store.create_contact, external_id=m["userId"])
-            await publish(client, store, cid, "feature.used", data=m["properties"],
+                cid = self.ids[m["userId"]] = await asyncio.to_thread(self.store.create_contact, external_id=m["userId"])
+            await publish(client, self.store, cid, "feature.used", data=m["properties"],
                           at=datetime.fromisoformat(m["timestamp"]))
         return time.perf_counter() - start
 
@@ -99,41 +101,54 @@ async def post_batches(http: httpx.AsyncClient, msgs: list[dict[str, Any]], size
     return results
 
 
-async def api(url: str, msgs: list[dict[str, Any]], size: int, singles: int, client: Any) -> dict[str, Any]:
+def tracking_app(store: Any, client: Any) -> Any:
     from compiler.consent_model import load_consent_model
-    from devstack.uvicorn_thread import UvicornThread
-    from store import Store
     from tracking.server import create_app
     from tracking.tokens import DEV_KEY, TokenSigner
 
     async def provider() -> Any:
         return client
 
-    with Store.open(url) as store:
-        app = create_app(store=store, signer=TokenSigner([DEV_KEY]), client_provider=provider, api_tokens=[],
-                         twilio_auth_token="x", public_url="http://127.0.0.1", consent_model=load_consent_model(),
-                         write_keys=[KEY],
-                         ingest_rate="1000000/second")
-        with UvicornThread(app, name="bench-tracking") as server:
-            async with httpx.AsyncClient(base_url=server.url, timeout=60) as http:
-                start = time.perf_counter()
-                results = await post_batches(http, msgs, size)
-                took = time.perf_counter() - start
-                failed = [r for r in results if r["status"] != 200]
+    return create_app(store=store, signer=TokenSigner([DEV_KEY]), client_provider=provider, api_tokens=[],
+                      twilio_auth_token="x", public_url="http://127.0.0.1", consent_model=load_consent_model(),
+                      write_keys=[KEY], ingest_rate="1000000/second")
+
+
+async def measure(urls: tuple[str, str, str], msgs: list[dict[str, Any]], args: argparse.Namespace,
+                  client: Any) -> dict[str, Any]:
+    """The three ways, interleaved round by round (the machine's load hits each alike), then the
+    replay and the single calls."""
+    from devstack.uvicorn_thread import UvicornThread
+    from store import Store
+
+    took = {"api": 0.0, "baseline": 0.0, "direct": 0.0}
+    with Store.open(urls[0]) as store, Store.open(urls[1]) as base_store, Store.open(urls[2]) as direct_store:
+        base, dire = Baseline(base_store), Direct(direct_store)
+        with UvicornThread(tracking_app(store, client), name="bench-tracking") as server:
+            async with httpx.AsyncClient(base_url=server.url, timeout=120) as http:
+                chunk = max(args.batch, -(-len(msgs) // args.rounds // args.batch) * args.batch)
+                results: list[dict[str, Any]] = []
+                for i in range(0, len(msgs), chunk):
+                    part = msgs[i:i + chunk]
+                    start = time.perf_counter()
+                    results += await post_batches(http, part, args.batch)
+                    took["api"] += time.perf_counter() - start
+                    took["baseline"] += await asyncio.to_thread(base.run, part)
+                    took["direct"] += await dire.publish(part, client)
                 stored = event_count(store)
                 start = time.perf_counter()
-                replayed = await post_batches(http, msgs, size)
+                replayed = await post_batches(http, msgs, args.batch)
                 replay_s = time.perf_counter() - start
                 added = event_count(store) - stored
                 latencies = []
-                for m in messages(singles, 50, f"single-{uuid.uuid4().hex[:6]}"):
+                for m in messages(args.singles, 50, f"single-{uuid.uuid4().hex[:6]}"):
                     start = time.perf_counter()
                     r = await http.post("/v1/track", headers=AUTH, json=m)
                     latencies.append((time.perf_counter() - start) * 1000)
                     r.raise_for_status()
     latencies.sort()
-    return {"took": took, "failed": len(failed), "stored": stored, "replay_s": replay_s, "added": added,
-            "duplicates": sum(bool(r.get("duplicate")) for r in replayed),
+    return {**took, "failed": sum(r["status"] != 200 for r in results), "stored": stored, "replay_s": replay_s,
+            "added": added, "duplicates": sum(bool(r.get("duplicate")) for r in replayed),
             "p50": statistics.median(latencies), "p99": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]}
 
 
@@ -143,17 +158,15 @@ async def run_store(label: str, make_url: Callable[[str], Any], args: argparse.N
     with make_url("api") as api_url, make_url("base") as base_url, make_url("direct") as direct_url:
         if None in (api_url, base_url, direct_url):
             return True
-        r = await api(api_url, msgs, args.batch, args.singles, client)
-        base = await asyncio.to_thread(baseline, base_url, msgs)
-        dire = await direct(direct_url, msgs, client)
-    ratio = base / r["took"]
-    print(f"{label:10} api /v1/batch  {n:,} messages in {r['took']:6.2f} s = {n / r['took']:7,.0f} events/s "
+        r = await measure((api_url, base_url, direct_url), msgs, args, client)
+    ratio = r["baseline"] / r["api"]
+    print(f"{label:10} api /v1/batch  {n:,} messages in {r['api']:6.2f} s = {n / r['api']:7,.0f} events/s "
           f"({r['failed']} refused, {r['stored']:,} events stored)")
-    print(f"{label:10} baseline       {n:,} events   in {base:6.2f} s = {n / base:7,.0f} events/s "
+    print(f"{label:10} baseline       {n:,} events   in {r['baseline']:6.2f} s = {n / r['baseline']:7,.0f} events/s "
           f"(create_contact + record_event straight into the store)")
-    print(f"{label:10} direct publish {n:,} events   in {dire:6.2f} s = {n / dire:7,.0f} events/s "
+    print(f"{label:10} direct publish {n:,} events   in {r['direct']:6.2f} s = {n / r['direct']:7,.0f} events/s "
           f"(engine.events.publish in-process, no HTTP)")
-    print(f"{label:10} ratio api/baseline {ratio:.2f} (target >= {TARGET_RATIO}), api/direct {dire / r['took']:.2f}")
+    print(f"{label:10} ratio api/baseline {ratio:.2f} (target >= {TARGET_RATIO}), api/direct {r['direct'] / r['api']:.2f}")
     print(f"{label:10} replay of every batch: {r['added']} events added, {r['duplicates']:,} duplicates, "
           f"{r['replay_s']:.2f} s ({n / r['replay_s']:,.0f} messages/s)")
     print(f"{label:10} single /v1/track x{args.singles}: p50 {r['p50']:.1f} ms, p99 {r['p99']:.1f} ms")
@@ -172,6 +185,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--users", type=int, default=1_000)
     parser.add_argument("--batch", type=int, default=100)
     parser.add_argument("--singles", type=int, default=500)
+    parser.add_argument("--rounds", type=int, default=10, help="the three ways take turns, a part each (default 10)")
     parser.add_argument("--pg", default=PG_URL, help=f"PostgreSQL URL (default {PG_URL}; 'none' to skip)")
     args = parser.parse_args(argv)
     print(f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, load average {os.getloadavg()[0]:.1f}")

@@ -335,8 +335,10 @@ async def process(ctx: Tracking, key_id: str, msg: Any, kind: str | None, sent_a
                              anonymous_id=anonymous_id, traits=_object(msg, "traits"), context=context, at=at)
     name, data = event_data(kind, msg)
     await ctx.client()  # Temporal first: nothing is stored for a message journeys cannot hear of
-    # track/page only find (or start) the profile: traits and context defaults are identify's
-    contact_id = await ctx.run(identify, ctx.store, user_id=user_id, anonymous_id=anonymous_id, at=at)
+    # track/page only find (or start) the profile: traits and context defaults are identify's. In
+    # the loop, not a thread: publish below calls the store so too, and a thread hop per message
+    # costs more than the lookup on a busy machine
+    contact_id = identify(ctx.store, user_id=user_id, anonymous_id=anonymous_id, at=at)
     claiming = dataclasses.replace(ctx, store=Claiming(ctx.store, key_id, message_id))
     await claiming.publish(contact_id, name, data=data, degrade=False, at=at)
 
