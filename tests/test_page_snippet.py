@@ -5,15 +5,18 @@ Plus `cli.py snippet` and the script's size."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
 import subprocess
 import sys
 from html import escape
 from pathlib import Path
+from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
+import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
@@ -81,6 +84,20 @@ def site(tracking_url: str):
         return HTMLResponse(html)
 
     return Starlette(routes=[Route("/pricing", pricing)])
+
+
+@asynccontextmanager
+async def served_here(app: Any):
+    """Serve `app` with uvicorn on the running event loop; yields its URL."""
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off"))
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        await asyncio.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        await task
 
 
 def chromium_dom(url: str, profile: Path) -> str:
@@ -205,3 +222,55 @@ def test_the_tag_escapes_what_it_is_given():
     tag = script_tag("https://t.example.com", 'k"><script>x</script>')
     assert "<script>x" not in tag and "&quot;&gt;&lt;script&gt;" in tag
     assert escape("https://t.example.com/t.js") in tag
+
+
+async def test_a_real_browser_submits_the_embedded_form_from_another_site(sqlite_store, temporal_client, tmp_path):
+    """`cli.py forms snippet` pasted in a site (an allowed origin) with t.js: after consent the
+    browser posts the form (no token: its Origin is checked); the contact, its pending consent
+    with the page as proof, and the visits of its first-party id are one contact."""
+    from commands.forms import snippet
+    from compiler.forms_model import load_forms
+    from tracking.form_guard import FormGuard
+    from tracking.forms import FormsState
+    from tests.tracking_helpers import SIGNER
+
+    holder: dict[str, str] = {}
+
+    async def landing(request: Request) -> HTMLResponse:
+        return HTMLResponse(holder["html"])
+
+    binary = shutil.which("chromium") or shutil.which("chromium-browser")
+    if binary is None:
+        pytest.skip("chromium is not installed (apt-get install -y chromium); the browser test needs it")
+    app = make_app(sqlite_store, temporal_client)
+    segment_api.install(app, write_keys=[WRITE_KEY])
+    # the tracking server runs on this test's event loop: the Temporal client belongs to it
+    async with served_here(app) as tracking_url:
+        with UvicornThread(Starlette(routes=[Route("/join", landing)]), name="site") as web:
+            shutil.copy(ROOT / "journeys" / "consent.yaml", tmp_path)
+            forms_file = tmp_path / "forms.yaml"
+            forms_file.write_text((ROOT / "journeys" / "forms.yaml").read_text(encoding="utf-8").replace(
+                '"https://www.example.com"', f'"{web.url}"'), encoding="utf-8")
+            app.state.forms = FormsState(load_forms(forms_file), FormGuard(SIGNER))
+            form = snippet(str(forms_file), str(tmp_path / "consent.yaml"), "newsletter", tracking_url, None)
+            # t.js loaded synchronously here so that the page can submit before its load event (the
+            # browser's --dump-dom then shows the page the POST answered)
+            tag = script_tag(tracking_url, WRITE_KEY).replace("<script async ", "<script ")
+            holder["html"] = (
+                f"<!doctype html><html><head><title>Join</title>{tag}</head><body>{form}<script>"
+                "nurture.consent(['profiling']);var f=document.querySelector('form.nurture-form');"
+                "f.email.value='ada@example.com';f.querySelector('[value=\"marketing:email\"]').checked=true;"
+                "f.submit();</script></body></html>")
+            browser = await asyncio.create_subprocess_exec(
+                binary, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+                f"--user-data-dir={tmp_path / 'profile'}", "--timeout=8000", "--dump-dom", f"{web.url}/join",
+                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+            out, err = await asyncio.wait_for(browser.communicate(), 90)
+    dom = out.decode()
+    assert "Almost done" in dom, dom[-1500:] + err.decode()[-1500:]
+    contact = sqlite_store.find_contact(email="ada@example.com")
+    proof = sqlite_store.consent_history(contact.id)[0]
+    assert (proof.status, proof.source) == ("pending", "form:newsletter")
+    assert proof.evidence["page_url"].startswith(web.url)  # the site's page (the Referer the browser sent)
+    visits = sqlite_store.events_for(contact.id, type="page.visited")
+    assert [v.data["path"] for v in visits] == ["/join"]  # the visit before signing up is the contact's
