@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from compiler.ir import Journey, SendEmail, SendSms
+from deploy.visibility import when
 from explain.model import NotIn, RunView
 from store.records import Contact, Event
 
@@ -29,7 +30,7 @@ def _entry_reasons(store: Any, contact: Contact, journey: Journey, events: list[
             return [_reason("entry_event_only_bots", f"entry event {entry.event} seen only from likely bots",
                             event=entry.event)]
         last = human[-1]
-        return [_reason("entry_event_seen", f"entry event {entry.event} last seen {last.at.isoformat()} "
+        return [_reason("entry_event_seen", f"entry event {entry.event} last seen {when(last.at.isoformat())} "
                         f"(event {last.id}) without starting a run", event=entry.event, event_id=last.id)]
     if entry.kind == "segment" and entry.segment:
         return [_segment_reason(store, contact, entry.segment, now)]
@@ -58,10 +59,10 @@ def _reentry(journey: Journey, last: RunView, now: datetime) -> dict[str, Any] |
     if rule == "after" and journey.entry.reentry_after_s is not None:
         until = last.started_at + timedelta(seconds=journey.entry.reentry_after_s)
         if until > now:
-            return _reason("reentry_window", f"re-entry window until {until.isoformat()} (entered "
-                           f"{last.started_at.isoformat()})", until=until.isoformat())
+            return _reason("reentry_window", f"re-entry window until {when(until.isoformat())} (entered "
+                           f"{when(last.started_at.isoformat())})", until=until.isoformat())
         return None
-    return _reason("reentry_never", f"was in it (entered {last.started_at.isoformat()}); re-entry: never")
+    return _reason("reentry_never", f"was in it (entered {when(last.started_at.isoformat())}); re-entry: never")
 
 
 def _channel_reasons(store: Any, contact: Contact, journey: Journey) -> list[dict[str, Any]]:
@@ -85,7 +86,7 @@ def _channel_reasons(store: Any, contact: Contact, journey: Journey) -> list[dic
                                purpose=purpose))
         elif state.status not in GRANTING:
             out.append(_reason("no_consent", f"{channel}/{purpose} consent {state.status} since "
-                               f"{state.at.isoformat()} by {state.source}", channel=channel, purpose=purpose))
+                               f"{when(state.at.isoformat())} by {state.source}", channel=channel, purpose=purpose))
     return out
 
 

@@ -91,9 +91,9 @@ def _consent_basis(decision: ConsentDecision, consent: dict[int, ConsentEvent]) 
 def _basis_text(basis: dict[str, Any]) -> str:
     text = basis["basis"]
     if "since" in basis and basis.get("status") == "withdrawn":
-        text += f" since {basis['since']} by {basis['source']}"
+        text += f" since {when(basis['since'])} by {basis['source']}"
     elif "since" in basis:
-        text += f" (recorded {basis['since']})"
+        text += f" (recorded {when(basis['since'])})"
     return text
 
 

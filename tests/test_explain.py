@@ -94,7 +94,7 @@ async def test_an_unsubscribed_contact_is_skipped_since_the_unsubscribe(sim):
     assert len(skipped) == 1 and skipped[0].step == "second"
     withdrawn = sim.store.consent_state(cid, "email", "marketing")
     assert skipped[0].text == ("skipped (email): email/marketing consent withdrawn since "
-                               f"{withdrawn.at.isoformat()} by simulation")
+                               f"{when(withdrawn.at.isoformat())} by simulation")
     assert "consent email/marketing withdrawn via simulation" in kinds(ex, "consent")
 
 
@@ -241,7 +241,7 @@ async def test_not_in_reasons_entry_event_segment_reentry_drained_consent(sim):
                                                    "contains '/pricing'", "result": False, "value": 1}]
     entered = sim.store.last_enrolment("explain-again", cid).started_at
     window = reasons_for(ex, "explain-again")["reentry_window"]
-    assert window.startswith("re-entry window until ") and entered.isoformat() in window
+    assert window.startswith("re-entry window until ") and f"(entered {when(entered.isoformat())})" in window
     drained_reasons = reasons_for(ex, "explain-drained")
     assert drained_reasons == {"drained": "journey draining: no new entries",
                                "manual_entry": "enters only when enrolled (cli.py enroll, a rule or the API); "

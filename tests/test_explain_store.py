@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 
+from deploy.visibility import when
 from explain.build import explain
 
 
@@ -28,7 +29,7 @@ def test_store_part_reads_every_table_on_both_databases(store):
     ex = asyncio.run(explain(store, None, cid))
     texts = {i.kind: i.text for i in ex.items}
     assert texts["sent"] == ("sent email hello (Message-ID <m1@x>); consent: email/marketing consent granted via "
-                             f"signup form (recorded {store.consent_state(cid, 'email', 'marketing').at.isoformat()})")
+                             f"signup form (recorded {when(store.consent_state(cid, 'email', 'marketing').at.isoformat())})")
     assert texts["engagement"] == "clicked (likely bot) link 0: https://example.com/a"
     assert texts["skipped"] == "skipped: no address"
     assert texts["suppressed"] == "email address suppressed (hard_bounce) by dsn"
