@@ -1,7 +1,9 @@
 """`python cli.py anonymous purge [--days N]`: erase the anonymous profiles (website visitors the
 Segment-compatible API saw, store/ingest.py) that no identify named within N days of their last
-activity (default NURTURE_ANONYMOUS_TTL_DAYS, else 90): they are personal data too. Run it daily
-(cron, or the deployment's scheduler); `anonymous list` shows how many are due."""
+activity (default NURTURE_ANONYMOUS_TTL_DAYS, else 90): they are personal data too. It also forgets
+the ingested message ids older than MESSAGE_IDS_DAYS (a client retries within minutes; the table
+stays small). Run it daily (cron, or the deployment's scheduler); `anonymous list` shows how many
+are due."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import sys
 
 TTL_ENV = "NURTURE_ANONYMOUS_TTL_DAYS"
 DEFAULT_TTL_DAYS = 90
+MESSAGE_IDS_DAYS = 30
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -48,8 +51,10 @@ def run(args: argparse.Namespace) -> int:
                       f"profile(s), {len(store.stale_anonymous(before))} inactive for more than {days} days")
                 return 0
             erased = store.purge_anonymous(before)
+            forgotten = store.forget_messages(datetime.now(timezone.utc) - timedelta(days=MESSAGE_IDS_DAYS))
     except (ValueError, StoreError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    print(f"purged {erased} anonymous profile(s) inactive for more than {days} days")
+    print(f"purged {erased} anonymous profile(s) inactive for more than {days} days; "
+          f"forgot {forgotten} message id(s) older than {MESSAGE_IDS_DAYS} days")
     return 0

@@ -24,6 +24,8 @@ def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
             cid = identify(store, user_id=None, anonymous_id=name, at=NOW - timedelta(days=days))
             store.record_event(cid, "page.visited", data={"url": "https://example.com/"}, at=NOW - timedelta(days=days))
         identify(store, user_id="crm-1", anonymous_id="a-old-but-known", at=NOW - timedelta(days=300))
+        store.claim_message("wk:x", "old", at=NOW - timedelta(days=31))
+        store.claim_message("wk:x", "recent", at=NOW - timedelta(days=29))
     return url
 
 
@@ -37,6 +39,8 @@ def test_purge_default_90_days_then_env_then_flag(db: str, monkeypatch, capsys) 
     assert "3 anonymous profile(s), 1 inactive for more than 90 days" in capsys.readouterr().out
     assert cli.main(["anonymous", "purge"]) == 0
     assert "purged 1 anonymous profile(s)" in capsys.readouterr().out
+    with Store.open(db) as store:  # message ids older than 30 days forgotten: a retry that late is a new message
+        assert store.claim_message("wk:x", "old") and not store.claim_message("wk:x", "recent")
     assert alive(db) == ["a-40", "a-1", "a-old-but-known"]
     monkeypatch.setenv("NURTURE_ANONYMOUS_TTL_DAYS", "30")
     assert cli.main(["anonymous", "purge"]) == 0 and alive(db) == ["a-1", "a-old-but-known"]
