@@ -26,6 +26,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     chk.add_argument("--selector", help="default: NURTURE_DKIM_SELECTOR")
     chk.add_argument("--nameserver", metavar="HOST[:PORT]", help="ask this DNS server (default: the system's)")
     chk.add_argument("--timeout", type=float, default=5.0, help="seconds to wait for DNS (default 5)")
+    chk.add_argument("--journeys", default="journeys", metavar="DIR",
+                     help="check that every journey's sender aligns with the signing domain (default: journeys)")
     chk.set_defaults(func=run_check)
 
 
@@ -70,6 +72,9 @@ def run_check(args: argparse.Namespace) -> int:
         print("error: no key: give --key-file, --domain and --selector (or NURTURE_DKIM_KEY_FILE, ...)",
               file=sys.stderr)
         return 1
+    misaligned = alignment_problems(signer, Path(args.journeys))
+    for line in misaligned:
+        print(f"warning: {line}", file=sys.stderr)
     try:
         published = lookup_txt(signer.record_name, nameserver=args.nameserver, timeout=args.timeout)
     except DnsUnreachable as exc:
@@ -80,4 +85,20 @@ def run_check(args: argparse.Namespace) -> int:
         print(f"{signer.record_name}: {problem}; publish:\n  {signer.dns_line}", file=sys.stderr)
         return 1
     print(f"ok: {signer.record_name} publishes the signing key ({signer.algorithm})")
-    return 0
+    return 1 if misaligned else 0
+
+
+def alignment_problems(signer: object, folder: Path) -> list[str]:
+    """One line per journey in `folder` whose sender (its `from`, else sending.yaml's) the signing
+    domain does not align with; journeys that do not compile are `validate`'s business."""
+    from activities.dkim_signing import alignment_warnings
+    from compiler.compile import compile_paths
+
+    if not folder.exists():
+        return []
+    out = []
+    for result in compile_paths([folder]):
+        journey = result.journey
+        if journey is not None and journey.sender:
+            out += [f"journey {journey.id}: {w}" for w in alignment_warnings(signer, [journey.sender])]  # type: ignore[arg-type]
+    return out

@@ -257,3 +257,19 @@ def test_worker_start_warns_about_senders_the_key_does_not_align_with(monkeypatc
     warnings = dkim_warnings(Deps(store=None, signer=None, sender=SENDER, dkim=other))
     assert len(warnings) == 1 and "d=mail.example" in warnings[0] and "northwind.example" in warnings[0]
     assert dkim_warnings(Deps(store=None, signer=None)) == []  # unsigned: nothing to say
+
+
+def test_check_names_journeys_whose_sender_the_key_does_not_align_with(tmp_path: Path, capsys,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("NURTURE_DKIM_KEY_FILE", "NURTURE_DKIM_DOMAIN", "NURTURE_DKIM_SELECTOR"):
+        monkeypatch.delenv(name, raising=False)
+    key = tmp_path / "k.pem"
+    ds.write_key(key, generate_key("ed25519"))
+    common = ["dkim", "check", "--key-file", str(key), "--selector", "s1", "--nameserver", "127.0.0.1:9",
+              "--timeout", "0.3", "--journeys", str(ROOT / "journeys")]
+    assert main(common + ["--domain", "mail.example"]) == 1
+    err = capsys.readouterr().err
+    assert ("warning: journey welcome-series: DKIM signs as d=mail.example but the sender "
+            "'Northwind <hello@northwind.example>' is at northwind.example") in err
+    assert main(common + ["--domain", "northwind.example"]) == 1  # DNS unreachable, but aligned
+    assert "warning" not in capsys.readouterr().err
