@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from functools import lru_cache
+import sys
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
@@ -19,7 +20,11 @@ from compiler.conditions import did_you_mean
 from compiler.diagnostics import Problems
 from compiler.yaml_loader import LoadedDoc
 
+# a checkout's schemas/, else where a wheel install puts them (pyproject's data-files: the
+# `nurture` console script, the pre-commit hooks)
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
+if not SCHEMA_DIR.is_dir():
+    SCHEMA_DIR = Path(sys.prefix) / "share" / "nurture" / "schemas"
 JOURNEY_SCHEMA = SCHEMA_DIR / "journey.schema.json"
 
 # Keywords where the schema's `errorMessage` replaces the generic text.
