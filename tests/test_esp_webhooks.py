@@ -109,6 +109,20 @@ async def test_sendgrid_events_bounce_and_complaint(store, app):
         "email.bounced", "email.complained"]
 
 
+async def test_sendgrid_delivered_and_unsubscribe_events(store, app):
+    """An unsubscribe through the ESP's own link withdraws consent (no suppression); a delivery is an event.
+    The unsubscribe event carries no smtp-id: the contact is found by its address."""
+    cid = seed(store)
+    body = json.dumps(sample("sendgrid_delivered_unsubscribe.json", email=EMAIL, message_id=MESSAGE_ID)).encode()
+    r = await post(app, "/webhooks/sendgrid", body, SENDGRID.headers(body))
+    assert r.status_code == 200 and r.json() == {"applied": 2}
+    assert store.consent_state(cid, "email", "marketing").status == "withdrawn"
+    assert store.suppression_reason("email", EMAIL) is None
+    events = {e.type: e for e in store.events_for(cid) if e.type in ("email.delivered", "email.unsubscribed")}
+    assert events["email.delivered"].data["via"] == "message-id" and events["email.unsubscribed"].data["via"] == "recipient"
+    assert {e.message_id for e in events.values()} == {MESSAGE_ID}
+
+
 async def test_sendgrid_signature_over_another_body_or_timestamp_is_401(store, app):
     seed(store)
     before = counts(store)
