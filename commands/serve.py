@@ -3,6 +3,9 @@
 Configured from the environment: NURTURE_DB_URL (store), NURTURE_SECRET_KEYS (link tokens),
 NURTURE_API_TOKENS (events API bearer tokens), NURTURE_SMS_AUTH_TOKEN (Twilio signatures),
 NURTURE_TRACKING_URL (the public URL, as in emails and as given to Twilio), TEMPORAL_ADDRESS...
+ESP webhooks (tracking/esp_webhooks.py): NURTURE_POSTMARK_WEBHOOK_AUTH (user:password),
+NURTURE_MAILGUN_SIGNING_KEY, NURTURE_SENDGRID_PUBLIC_KEY, NURTURE_SES_SNS_CERTS (a PEM file),
+NURTURE_SES_TOPIC_ARNS; a provider without its key answers 401.
 
 `--bounces HOST:PORT` also runs the bounce mailbox (devstack/bounce_listener.py): an SMTP
 listener for the DSNs and complaints sent to the VERP envelope senders, in the same process.
