@@ -9,7 +9,7 @@ import os
 import subprocess
 import sys
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -124,6 +124,23 @@ async def test_quiet_hours_postpone_with_the_time_they_end(sim):
     assert f"T{(now.hour + 2) % 24:02d}:00:00" in until
 
 
+async def test_a_frequency_cap_postpones_with_the_time_it_lifts(sim):
+    j = named(journey(
+        ir.SendEmail(id="one", template="one", next="two"), ir.SendEmail(id="two", template="two"),
+        emails=["one", "two"], frequency_caps=(ir.FrequencyCap(channel="email", max=1, per_s=7 * 86400),)),
+        "explain-cap")
+    out = await sim.run(j, person("capped"))
+    assert len(out.emails) == 2
+    cid = sim.store.find_contact(email="capped@example.com").id
+    ex = await explain(sim.store, None, cid)
+    postponed = [i for i in ex.items if i.kind == "postponed"]
+    first_sent = min(i.at for i in ex.items if i.kind == "sent")
+    assert [(i.step, i.data["reason"]) for i in postponed] == [("two", "frequency_cap")]
+    lifts = datetime.fromisoformat(postponed[0].data["until"])
+    assert timedelta(days=7) <= lifts - first_sent <= timedelta(days=7, seconds=2)
+    assert postponed[0].text == f"postponed: frequency cap until {when(lifts.isoformat())}"
+
+
 async def test_goal_met_is_an_outcome_with_its_step(sim):
     j = named(journey(
         ir.SendEmail(id="first", template="first", next="convert"),
@@ -198,6 +215,10 @@ async def test_cli_json_and_errors_for_unknown_and_erased_contacts(sim):
     done = cli(sim, str(erased), "--no-temporal")
     assert done.returncode == 1 and done.stdout == ""
     assert done.stderr.strip() == f"error: contact {erased} was erased: nothing is kept to explain"
+
+    no_message = cli(sim, str(cid), "--message", "nope@nurture.local", "--no-temporal")
+    assert no_message.returncode == 1 and no_message.stdout == ""
+    assert no_message.stderr.strip() == f"error: contact {cid} has no message <nope@nurture.local>"
 
     unknown_journey = cli(sim, str(cid), "no-such-journey", "--no-temporal")
     assert unknown_journey.returncode == 1 and "is not deployed" in unknown_journey.stderr
