@@ -21,6 +21,7 @@ class ApplyReport:
     refused: list[Migration] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     deployment_id: int | None = None  # the deployment recorded (None: nothing changed)
+    recorded: str = ""  # "deployment #3 recorded (commit, by actor)"
 
     @property
     def changed(self) -> bool:
@@ -57,7 +58,7 @@ def record_deployment(store: Any, plan: Plan, source: Source | None, report: App
             changes=plan.change_lines(), journeys=_activated(plan), files=files), base_id=plan.base_id)
     report.actions += [f"{c.name} {c.action}" for c in plan.config]
     label = source.commit[:12] + ("+dirty" if source.dirty else "") if source.commit else "no commit"
-    report.actions.append(f"deployment #{report.deployment_id} recorded ({label}, by {source.actor})")
+    report.recorded = f"deployment #{report.deployment_id} recorded ({label}, by {source.actor})"
 
 
 def _record_versions(store: Any, plan: Plan, report: ApplyReport) -> None:

@@ -41,6 +41,7 @@ def format_plan(plan: Plan) -> str:
 
 def format_report(report: ApplyReport) -> str:
     lines = list(report.actions) or [NO_CHANGES]
+    lines += [report.recorded] if report.recorded else []
     if report.refused:
         lines.append(f"{len(report.refused)} run(s) not migrated:")
         lines += [f"  {m.workflow_id} (at {m.step}): {m.refusal}" for m in report.refused]
