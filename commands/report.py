@@ -41,7 +41,7 @@ def parse_since(text: str | None) -> datetime | None:
 
 def run(args: argparse.Namespace) -> int:
     from compiler.compile import JourneyLoadError, load_journeys
-    from marketing.deliverability import deliverability, deliverability_lines
+    from marketing.deliverability import deliverability_lines
     from marketing.report import journey_report
     from marketing.report_format import to_html, to_table
 
@@ -52,13 +52,12 @@ def run(args: argparse.Namespace) -> int:
             raise LookupError(f"no journey {args.journey!r} in {args.journeys} (known: {', '.join(sorted(journeys))})")
         chosen = [journeys[args.journey]] if args.journey else [journeys[k] for k in sorted(journeys)]
         pairs = [(j, journey_report(store, j, since=since)) for j in chosen]
-        rates = {j.id: deliverability(store, j.id, since=since) for j in chosen}  # bounces, complaints
         if args.format == "json":
-            text = json.dumps([dict(r, deliverability=rates[j.id]) for j, r in pairs], indent=2) + "\n"
+            text = json.dumps([r for _, r in pairs], indent=2) + "\n"  # with r["deliverability"]
         elif args.format == "html":
             text = to_html(pairs)
         else:
-            text = "\n\n".join("\n".join([to_table(r), *deliverability_lines(rates[j.id])]) for j, r in pairs) + "\n"
+            text = "\n\n".join("\n".join([to_table(r), *deliverability_lines(r["deliverability"])]) for _, r in pairs) + "\n"
         if args.output:
             Path(args.output).write_text(text, encoding="utf-8")
             print(f"wrote {args.output}", file=sys.stderr)

@@ -5,7 +5,8 @@ send time), skipped by reason (consent decisions refused: no_consent, suppressed
 delivered (sent - bounced), opened (an open, or a human click, which implies one), clicked,
 each for humans and apart for likely bots, bounced, unsubscribed. Per journey: entered
 (enrolments), converted (journey.goal), exits by reason (and per exit step), split variants vs
-holdout, and the journey file's objectives: met, not met, no data yet (a rate over nothing,
+holdout, email bounce and complaint rates per journey and step (marketing/deliverability.py,
+key `deliverability`), and the journey file's objectives: met, not met, no data yet (a rate over nothing,
 e.g. an open rate before any delivery), or no goal (a conversion rate without a goal). Rates: open = opened/delivered, click = clicked/delivered
 (the same for bots), click-to-open = clicked/opened, conversion = converted/entered.
 
@@ -21,6 +22,7 @@ from typing import Any
 from sqlalchemy import select
 
 from compiler import ir
+from marketing.deliverability import deliverability
 from store import schema
 
 ev, ms, en, cd = schema.events.c, schema.messages.c, schema.enrolments.c, schema.consent_decisions.c
@@ -166,4 +168,5 @@ def journey_report(store: Any, journey: ir.Journey, *, since: datetime | None = 
     objectives = [objective(name, target, totals, journey.goal is not None) for name, target in journey.objectives]
     return {"journey": journey.id, "title": journey.title or journey.id, "version": journey.version, "goal": journey.goal,
             "since": since.isoformat() if since else None, "totals": totals, "exits": dict(sorted(exits.items())),
-            "steps": steps, "variants": _variants(data), "objectives": objectives}
+            "steps": steps, "variants": _variants(data), "objectives": objectives,
+            "deliverability": deliverability(store, journey.id, since=since)}

@@ -11,12 +11,14 @@ from typing import Any
 
 from compiler import graph, ir
 from compiler.graph_svg import STYLE, render
+from marketing.deliverability import ALERT_RATE, WARNING_RATE
 from marketing.report_format import STEP_COLUMNS, cell, pct
 from marketing.report_graph import annotated
 from marketing.report_style import CSS
 
 PRINT_WIDTH = 900  # a graph wider than this prints on a landscape page
 STATUS_CLASS = {"met": "met", "not met": "not-met", "no data yet": "no-data", "no goal": "no-data"}
+LEVEL_CLASS = {"ok": "met", "warning": "warn", "alert": "not-met", "no data": "no-data"}
 SHORT = {"clicked_bot": "bot clicks", "unsubscribed": "unsub.", "click_to_open": "click to open"}
 STEP_HEADERS = [SHORT.get(k, k.replace("_", " ")) for k in STEP_COLUMNS]
 VARIANT_KEYS = ("entered", "converted", "conversion_rate", "sent", "opened", "clicked", "open_rate", "click_rate")
@@ -48,6 +50,32 @@ def objectives_summary(report: dict[str, Any]) -> str:
     return " ".join(_pill(s, f"{n} {s}") for s, n in counts.items() if n)
 
 
+def level_badge(level: str) -> str:
+    """ok / warning / alert / no data, as a coloured pill."""
+    return f'<span class="pill {LEVEL_CLASS[level]}">{escape(level)}</span>'
+
+
+def _deliverability_cells(d: dict[str, Any]) -> list[str]:
+    """Bounce %, complaint % (with its count) and the level badge of one journey or step."""
+    if not d["sent"]:
+        return ['<span class="na">-</span>', '<span class="na">-</span>', level_badge(d["level"])]
+    return [f"{d['bounce_rate'] * 100:.2f}% <small>({d['bounced']})</small>",  # 2 decimals: the thresholds are 0.1%, 0.3%
+            f"{d['complaint_rate'] * 100:.2f}% <small>({d['complained']})</small>", level_badge(d["level"])]
+
+
+def _deliverability(report: dict[str, Any]) -> str:
+    """Per send step and for the journey: sent, bounces (of them hard), complaints, level."""
+    d = report["deliverability"]
+    if not d["sent"]:
+        return ""
+    def row(name: str, x: dict[str, Any]) -> list[str]:
+        bounces, complaints, badge = _deliverability_cells(x)
+        return [name, str(x["sent"]), bounces, str(x["hard_bounced"]), complaints, badge]
+    rows = [row(escape(step_id), x) for step_id, x in d["steps"].items() if x["sent"]]
+    rows.append(row("<b>journey</b>", d))
+    return "<h3>Deliverability</h3>" + _table(["step", "sent", "bounces", "hard bounces", "complaints", "level"], rows, "steps")
+
+
 def _rate_pair(t: dict[str, Any], key: str) -> list[str]:
     return [escape(pct(t[key])), escape(pct(t[f"{key}_bot"]))]
 
@@ -63,15 +91,17 @@ def _converted(report: dict[str, Any]) -> str:
 def summary(pairs: list[tuple[ir.Journey, dict[str, Any]]]) -> str:
     head = ("<thead><tr><th rowspan=2>Journey</th><th rowspan=2>Runs</th><th rowspan=2>Sent</th>"
             "<th rowspan=2>Delivered</th><th colspan=2>Open rate</th><th colspan=2>Click rate</th>"
-            "<th rowspan=2>Bounced</th><th rowspan=2>Unsub&shy;scribed</th><th rowspan=2>Converted (goal)</th>"
-            "<th rowspan=2>Objectives</th></tr><tr><th>humans</th><th>bots</th><th>humans</th><th>bots</th></tr></thead>")
+            "<th rowspan=2>Bounced</th><th colspan=3>Deliverability (email)</th><th rowspan=2>Unsub&shy;scribed</th><th rowspan=2>Converted (goal)</th>"
+            "<th rowspan=2>Objectives</th></tr><tr><th>humans</th><th>bots</th><th>humans</th><th>bots</th>"
+            "<th>bounces</th><th>complaints</th><th>level</th></tr></thead>")
     rows = []
     for _, r in pairs:
         t = r["totals"]
         name = (f'<a href="#{escape(anchor(r["journey"]))}">{escape(r["title"])}</a>'
                 + (f"<small>{escape(r['journey'])}</small>" if r["title"] != r["journey"] else ""))
         cells = [name, str(t["entered"]), str(t["sent"]), str(t["delivered"]), *_rate_pair(t, "open_rate"),
-                 *_rate_pair(t, "click_rate"), str(t["bounced"]), str(t["unsubscribed"]), _converted(r),
+                 *_rate_pair(t, "click_rate"), str(t["bounced"]), *_deliverability_cells(r["deliverability"]),
+                 str(t["unsubscribed"]), _converted(r),
                  objectives_summary(r)]
         rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
     return (f'<section id="summary"><h2>Summary</h2><div class="scroll"><table class="summary">{head}'
@@ -79,7 +109,10 @@ def summary(pairs: list[tuple[ir.Journey, dict[str, Any]]]) -> str:
             '<p class="meta">Runs: contacts who entered. Rates are over delivered messages; a human click counts as '
             "an open; clicks and opens the tracking server judged automatic (security scanners, prefetchers) count "
             "as bots. An objective shows “no data yet” until there is something to measure it on, and “no goal” "
-            "for a conversion rate where the journey has no goal to convert to.</p></section>")
+            "for a conversion rate where the journey has no goal to convert to. "
+            f"Deliverability: bounced and complained email messages over those sent; a journey is marked "
+            f"“warning” above {WARNING_RATE:.1%} complaints and “alert” at {ALERT_RATE:.1%} or more, the rate "
+            "at which Gmail and Yahoo throttle or block a bulk sender.</p></section>")
 
 
 def _kpis(t: dict[str, Any], report: dict[str, Any]) -> str:
@@ -168,7 +201,7 @@ def journey_section(journey: ir.Journey, report: dict[str, Any]) -> str:
         parts += [f'<p class="empty">No runs yet{escape(since)}: nothing in the store for this journey. '
                   "Its figures and objectives fill in as contacts enter.</p>", _objectives(report)]
     parts += [f'<h3>Journey</h3><figure class="graph">{render(journey, drawing)}{_legend()}</figure>',
-              _steps(report), _extras(report), '<p class="back"><a href="#summary">Back to the summary</a></p></section>']
+              _steps(report), _deliverability(report), _extras(report), '<p class="back"><a href="#summary">Back to the summary</a></p></section>']
     return "".join(parts)
 
 

@@ -3,7 +3,7 @@ offline and as an e-mail attachment), with a print layout: one journey per page,
 
 CSS = """
 :root{--ink:#1f2328;--muted:#5b6370;--line:#d8dde4;--head:#f5f7fa;--accent:#3d66a3;
---good:#17803d;--good-bg:#e3f4e8;--bad:#b42318;--bad-bg:#fde8e6;--na:#5f6773;--na-bg:#eceef2}
+--good:#17803d;--good-bg:#e3f4e8;--warn:#8a5300;--warn-bg:#fdf0d5;--bad:#b42318;--bad-bg:#fde8e6;--na:#5f6773;--na-bg:#eceef2}
 *{box-sizing:border-box}
 body{margin:0;color:var(--ink);background:#fff;
 font:15px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",Arial,sans-serif}
@@ -33,6 +33,7 @@ td.na{color:var(--na)}
 .pill{display:inline-block;padding:0 8px;border-radius:10px;font-size:13px;font-weight:600;white-space:nowrap}
 .met{background:var(--good-bg);color:var(--good)}
 .not-met{background:var(--bad-bg);color:var(--bad)}
+.warn{background:var(--warn-bg);color:var(--warn)}
 .no-data{background:var(--na-bg);color:var(--na)}
 .journey{border-top:2px solid var(--line);margin-top:44px;padding-top:26px}
 .kpis{display:grid;grid-template-columns:repeat(auto-fit,minmax(150px,1fr));gap:10px;margin:18px 0 4px}
