@@ -351,3 +351,38 @@ async def test_cli_reads_temporal_through_the_client(sim):
     assert "branch: score >= 50 is true (score=90) -> vip" in done.stdout
     assert "finished: completed (end)" in done.stdout
     assert "explain-by-event" not in done.stdout  # narrowed to the journey
+
+
+async def test_a_migrated_run_is_read_across_continue_as_new(sim):
+    """`apply --migrate` signals `migrate`: the run continues as new on the new version. Explain
+    follows the chain from the enrolment's first run id to the last run."""
+    from workflows.run_types import SIGNAL_MIGRATE, MigrateRequest
+
+    old = two_emails("explain-migrated")
+    new = named(journey(
+        ir.SendEmail(id="first", template="first", next="pause"),
+        ir.Wait(id="pause", duration_s=86400, next="second"),
+        ir.SendEmail(id="second", template="second", next="pause-more"),
+        ir.Wait(id="pause-more", duration_s=86400),
+        emails=["first", "second"]), "explain-migrated")
+    sim.store.save_journey_version(new.id, new.version, new.to_dict())
+    cid = sim.create_contact(person("migrated"))
+    handle = await sim.start(old, cid)
+    for _ in range(200):
+        state = await handle.query("state")
+        if state.get("step") == "pause" and state.get("waiting"):
+            break
+        await asyncio.sleep(0.05)
+    await handle.signal(SIGNAL_MIGRATE, MigrateRequest(journey=new.to_dict()))
+    latest = sim.env.client.get_workflow_handle(handle.id)  # the chain's latest run
+    for _ in range(10):  # skip time a day at a time until the new version's run ends
+        if (await latest.describe()).status.name != "RUNNING":
+            break
+        await sim.env.sleep(86400)
+    ex = await explain(sim.store, sim.env.client, cid)
+    run = ex.runs[0]
+    assert (run.status, run.outcome, run.version) == ("finished", "completed", new.version)
+    assert f"entered explain-migrated (version {new.version})" in kinds(ex, "entered")[0]
+    timers = [t for t in kinds(ex, "wait") if t.startswith("timer set")]
+    assert [t.split("(")[-1] for t in timers] == ["wait 2d)", "wait 1d)", "wait 1d)"]  # both runs of the chain
+    assert [i.step for i in ex.items if i.kind == "sent"] == ["first", "second"]
