@@ -17,7 +17,7 @@ from activities.email import CONFIRM_TTL_S
 from compiler.consent_pages import Localized
 from store import ContactNotFound, StoreError
 from tracking import pages, tokens
-from tracking.bots import click_bot_reason
+from tracking.bots import click_bot_reason, image_proxy, open_bot_reason
 from tracking.context import Tracking, contact_id_of
 from tracking.pending_consent import pending_purposes
 from tracking.tokens import BadToken
@@ -54,7 +54,8 @@ def client_meta(request: Request) -> dict[str, str | None]:
 
 
 async def open_pixel(request: Request) -> Response:
-    """GET /o/{token}: always the pixel; a valid open records email.opened."""
+    """GET /o/{token}: always the pixel; a valid open records email.opened, a machine open
+    (Apple MPP, a scanner, no user agent: tracking.bots) with likely_bot and its bot_reason."""
     ctx = _ctx(request)
     verified = ctx.path_token(request, tokens.OPEN)
     if verified is None:
@@ -62,8 +63,14 @@ async def open_pixel(request: Request) -> Response:
     fields, contact_id = verified
     message = await ctx.run(ctx.store.get_message, fields["message_id"])
     if message is not None and message.contact_id == contact_id:
+        meta = client_meta(request)
+        bot = await ctx.run(open_bot_reason, ctx.store, message, meta["user_agent"], meta["ip"],
+                            datetime.now(timezone.utc), ctx.bots)
+        proxy = None if bot else image_proxy(meta["user_agent"])
+        data = {"bot_reason": bot} if bot else ({"proxy": proxy} if proxy else {})
         try:
-            await ctx.publish(contact_id, "email.opened", message_id=message.message_id)
+            await ctx.publish(contact_id, "email.opened", data=data, message_id=message.message_id,
+                              likely_bot=bot is not None)
         except ContactNotFound:
             pass  # erased since: nothing to record
     return _pixel()
