@@ -11,6 +11,16 @@ addresses that are suppressed, or marked do-not-contact (which suppresses them),
 but tagged `suppressed`; contacts without any consent on record are tagged `no-consent`.
 Writes go in batches, one transaction each (store/bulk_import.py).
 
+Stage and score: a `stage` column sets the lifecycle stage of a new contact (over `--stage` for
+that row); both must be stages declared in stages.yaml (options.stages, else read from the
+journeys folder: NURTURE_JOURNEYS_DIR or ./journeys): an unknown `--stage` stops the import, an
+unknown stage in a row refuses that field. An existing contact's stage is never changed by an
+import (stages move by stages.yaml's rules): a different stage in the file is a conflict. A
+`score` column (a whole number) is a new contact's starting global score, written to the score
+log with reason `import:<source>` (kept by `scores rebuild`, like other changes no rule made);
+an existing contact's score is never changed (scores move by scoring.yaml's rules): a different
+score in the file is a conflict.
+
 Public API:
     import_csv(store, path, options, progress=None) -> ImportSummary
 """
@@ -23,9 +33,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
+from sqlalchemy import select
+
 from marketing.import_merge import (CONFLICT, FIELD_REFUSED, NAME_FIELDS, ROW_REJECTED, SOURCES_ATTR, Report,
                                     loses_letters, merge_fields, name_conflict)
-from marketing.import_rows import Row, parse_row, target_of
+from marketing.import_rows import Row, check_stage, parse_row, target_of
+from store import schema
 from store.addresses import EMAIL_CHANNELS, PHONE_CHANNELS
 from store.bulk_import import ImportBatch
 
@@ -42,6 +55,7 @@ class ImportOptions:
     default_region: str | None = None
     wording_version: str | None = None
     stage: str | None = None  # for new contacts
+    stages: tuple[str, ...] | None = None  # the declared stage ids (None: read stages.yaml when needed)
     reject_report: Path | None = None
 
 
@@ -153,11 +167,20 @@ class _Existing:
 
     def __init__(self, store: Any) -> None:
         self.rows: dict[int, dict[str, Any]] = {r["id"]: r for r in store.contact_rows()}
+        self._scores: dict[int, int] | None = None
         self.index: dict[tuple[str, str], int] = {}
         for r in self.rows.values():
             self.add(r)
         for external_id, cid in store.external_id_owners().items():  # aliases
             self.index.setdefault(("external_id", external_id), cid)
+
+    def global_scores(self, store: Any) -> dict[int, int]:
+        """Every contact's global score (read once, when a file has a score column)."""
+        if self._scores is None:
+            sc = schema.scores.c
+            self._scores = {r.contact_id: int(r.points)
+                            for r in store.read_rows(select(sc.contact_id, sc.points).where(sc.level == "global"))}
+        return self._scores
 
     def add(self, r: dict[str, Any]) -> None:
         for k in IDENTITY:
@@ -248,16 +271,21 @@ class _Importer:
             tags.append("no-consent")
             summary.no_consent += 1
         fields = {**group.fields, **({"external_id": fill} if fill else {})}
+        stage, score = fields.pop("stage", None), fields.pop("score", None)
         if current is None:
             attributes = dict(group.attributes)
             owners = {**{k: self.options.source for k in fields}, **{f"attributes.{k}": self.options.source for k in attributes}}
-            batch.new.append({**fields, "attributes": {**attributes, SOURCES_ATTR: owners}, "stage": self.options.stage})
+            if score is not None:
+                batch.new_scores[len(batch.new)] = (int(score), f"import:{self.options.source}")
+            batch.new.append({**fields, "attributes": {**attributes, SOURCES_ATTR: owners},
+                              "stage": stage or self.options.stage})
             batch.new_tags.append(tags)
             batch.new_consents.append(consents)
             batch.new_aliases.append(aliases)
             summary.imported += 1
             return
         cid = current["id"]
+        self._profile_conflicts(group, current, stage, score, summary)
         changes, conflicts = merge_fields(current, fields, group.attributes, self.options.source, self.options.merge_priority)
         for name, reason in conflicts:
             summary.report(*group.origin[name], CONFLICT, reason)
@@ -274,6 +302,17 @@ class _Importer:
         if consents:
             self.consented.add(cid)
         summary.updated += 1
+
+    def _profile_conflicts(self, group: _Group, current: dict[str, Any], stage: str | None, score: str | None,
+                           summary: ImportSummary) -> None:
+        """An import never moves an existing contact's stage or score: a different value is a conflict."""
+        if stage is not None and stage != current.get("stage"):
+            summary.report(*group.origin["stage"], CONFLICT, f"stage {stage!r} differs from the contact's "
+                           f"{current.get('stage')!r}: not changed (stages move by stages.yaml's rules)")
+        held = self.existing.global_scores(self.store).get(current["id"], 0) if score is not None else None
+        if score is not None and int(score) != held:
+            summary.report(*group.origin["score"], CONFLICT, f"score {score} differs from the contact's {held}: "
+                           "not changed (scores move by scoring.yaml's rules)")
 
     def _index_aliases(self, cid: int, aliases: list[str]) -> None:
         for alias in aliases:
@@ -298,10 +337,16 @@ def import_csv(store: Any, path: str | Path, options: ImportOptions,
     if not header:
         raise ImportError_(f"{path} has no header row")
     targets = {column: target_of(column, options.mapping) for column in header}
+    stages = declared_stages(options) if options.stage or "stage" in targets.values() else ()
+    if options.stage:
+        try:
+            check_stage(options.stage, stages)
+        except ValueError as exc:
+            raise ImportError_(f"--stage: {exc}") from None
     summary = ImportSummary(rows=len(raw_rows))
     clean: list[Row] = []
     for number, raw in enumerate(raw_rows, start=2):
-        row, problems = parse_row(number, raw, targets, options.default_region)
+        row, problems = parse_row(number, raw, targets, options.default_region, stages)
         action = ROW_REJECTED if row is None else FIELD_REFUSED
         for column, reason in problems:
             summary.report(number, column, action, reason)
@@ -324,6 +369,21 @@ def import_csv(store: Any, path: str | Path, options: ImportOptions,
     if options.reject_report:
         write_rejects(options.reject_report, summary.rejects)
     return summary
+
+
+def declared_stages(options: ImportOptions) -> tuple[str, ...]:
+    """options.stages, else the stage ids of stages.yaml in the journeys folder."""
+    if options.stages is not None:
+        return options.stages
+    from compiler.config_file import ConfigError
+    from compiler.live_folder import disk_folder
+    from marketing.stages import FILE_NAME, load_stages
+
+    path = disk_folder() / FILE_NAME
+    try:
+        return tuple(s.id for s in load_stages(path).stages)
+    except (ConfigError, OSError) as exc:
+        raise ImportError_(f"cannot check stages against {path}: {exc}") from None
 
 
 def write_rejects(path: Path, rejects: list[Report]) -> None:

@@ -1,9 +1,11 @@
 """One CSV row -> a clean contact record, or the reasons it is rejected.
 
 Columns map to fields by name (external_id, email, phone, first_name, last_name, locale,
-timezone, tags, do_not_contact) or by `--map column=field`, where field is one of those,
+timezone, tags, do_not_contact, stage, score) or by `--map column=field`, where field is one of those,
 `attributes.NAME`, `consent.CHANNEL.PURPOSE` (a yes/true/1 value records that consent) or
-`skip`. Any other column becomes an attribute of the same name.
+`skip`. Any other column becomes an attribute of the same name. `stage` must be one of the
+stages declared in stages.yaml (did-you-mean otherwise); `score` a whole number (what the import
+does with them: marketing/contact_import.py).
 
 A value that cannot be used (an invalid email or phone, a name with a control character...)
 refuses that field only: the rest of the row is imported, and the problem is reported with
@@ -16,17 +18,19 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Collection
 
 from email_validator import EmailNotValidError, validate_email
 
 from activities.sms_text import InvalidPhoneNumber, to_e164
+from compiler.conditions import did_you_mean
 from store.addresses import check_timezone
 from store.contact_text import check_attribute_value, check_line
 from store.records import StoreError
 
 TEXT_FIELDS = ("external_id", "first_name", "last_name", "locale", "timezone")
-FIELDS = ("email", "phone", *TEXT_FIELDS, "tags", "do_not_contact", "skip")
+FIELDS = ("email", "phone", *TEXT_FIELDS, "tags", "do_not_contact", "stage", "score", "skip")
+SCORE_LIMIT = 1_000_000  # an imported score is within ±this (the column is a 32-bit integer)
 TRUE = {"1", "true", "yes", "y", "si", "sí", "x"}
 _TAG_SPLIT = re.compile(r"[;|,]")
 
@@ -69,9 +73,10 @@ def target_of(column: str, mapping: dict[str, str]) -> str:
     return name if name in FIELDS else f"attributes.{column.strip()}"
 
 
-def parse_row(number: int, raw: dict[str, Any], targets: dict[str, str],
-              region: str | None) -> tuple[Row | None, list[tuple[str, str]]]:
-    """The clean row (None when the whole row is rejected) and the fields it refused [(column, reason)]."""
+def parse_row(number: int, raw: dict[str, Any], targets: dict[str, str], region: str | None,
+              stages: Collection[str] = ()) -> tuple[Row | None, list[tuple[str, str]]]:
+    """The clean row (None when the whole row is rejected) and the fields it refused [(column, reason)];
+    `stages`: the declared stage ids a `stage` value must be one of."""
     row, problems = Row(number), []
     for column, value in raw.items():
         if column is None:
@@ -81,7 +86,7 @@ def parse_row(number: int, raw: dict[str, Any], targets: dict[str, str],
         if not value or target == "skip":
             continue
         try:
-            _set(row, target, value, region)
+            _set(row, target, value, region, stages)
             row.columns[target] = column
         except (ValueError, StoreError, InvalidPhoneNumber) as exc:
             problems.append((column, str(exc)))
@@ -100,7 +105,21 @@ def _phone(value: str, region: str | None) -> str:
         raise InvalidPhoneNumber(str(exc)) from None
 
 
-def _set(row: Row, target: str, value: str, region: str | None) -> None:
+def check_stage(value: str, stages: Collection[str]) -> str:
+    """`value` if it is a declared stage, else ValueError naming the stages (did you mean...)."""
+    if value not in stages:
+        raise ValueError(f"unknown stage {value!r}{did_you_mean(value, tuple(stages))} "
+                         f"(stages.yaml declares: {', '.join(stages) or 'none'})")
+    return value
+
+
+def _score(value: str) -> str:
+    if not re.fullmatch(r"[+-]?[0-9]+", value) or abs(int(value)) > SCORE_LIMIT:
+        raise ValueError(f"score {value!r} is not a whole number between -{SCORE_LIMIT} and {SCORE_LIMIT}")
+    return str(int(value))
+
+
+def _set(row: Row, target: str, value: str, region: str | None, stages: Collection[str]) -> None:
     if target == "email":
         try:
             row.fields["email"] = validate_email(value, check_deliverability=False).normalized.lower()
@@ -108,6 +127,10 @@ def _set(row: Row, target: str, value: str, region: str | None) -> None:
             raise ValueError(f"invalid email {value!r}: {exc}") from None
     elif target == "phone":
         row.fields["phone"] = _phone(value, region)
+    elif target == "stage":
+        row.fields["stage"] = check_stage(value, stages)
+    elif target == "score":
+        row.fields["score"] = _score(value)
     elif target == "timezone":
         row.fields["timezone"] = check_timezone(value)
     elif target in TEXT_FIELDS:

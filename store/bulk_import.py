@@ -1,5 +1,5 @@
 """Bulk writes for `cli.py contacts import`: one transaction per batch of contacts, with
-their tags, consent proof, stage history and suppressions (executemany, RETURNING ids)."""
+their tags, consent proof, stage history, starting scores and suppressions (executemany, RETURNING ids)."""
 
 from __future__ import annotations
 
@@ -32,6 +32,7 @@ class ImportBatch:
     suppress: list[dict[str, Any]] = field(default_factory=list)
     aliases: list[tuple[int, str]] = field(default_factory=list)  # earlier/other external ids kept
     new_aliases: list[list[str]] = field(default_factory=list)  # by position in `new`
+    new_scores: dict[int, tuple[int, str]] = field(default_factory=dict)  # position in `new` -> (global score, reason)
     alias_source: str = "import"
 
 
@@ -67,6 +68,12 @@ class BulkImportMixin(StoreBase):
                            for i, r in zip(ids, batch.new) if r.get("stage")]
                 if history:
                     conn.execute(schema.stage_history.insert(), history)
+                scored = [(ids[i], points, reason) for i, (points, reason) in batch.new_scores.items()]
+                if scored:
+                    conn.execute(schema.scores.insert(), [{"contact_id": i, "level": "global", "points": p, "updated_at": now}
+                                                          for i, p, _ in scored])
+                    conn.execute(schema.score_history.insert(), [
+                        {"contact_id": i, "level": "global", "delta": p, "value": p, "reason": r, "at": now} for i, p, r in scored])
             if batch.updates:
                 names = sorted({k for u in batch.updates for k in u} - {"id"})
                 for name in names:  # one executemany per column, over the contacts that change it
