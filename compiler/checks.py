@@ -1,5 +1,5 @@
 """The rules the schema cannot say: ids, targets, reachability, loops, conditions, events,
-split percents, consent, time zones, templates and names defined by other files (segments,
+split percents, consent, time zones, objectives, templates and names defined by other files (segments,
 stages, consent purposes, teams: compiler/references.py). Each check reads the schema-valid
 parts of a journey (`Unit`) and reports at the offending node."""
 
@@ -288,6 +288,16 @@ def _check_inline_template(u: Unit, path: tuple[Any, ...], source: str) -> None:
     for line, col, message in analysis.issues + tuple(refused):
         offset = sum(len(x) + 1 for x in lines[: line - 1]) + col - 1
         u.problems.add(u.doc.pos_in(path, offset), message)
+
+
+def check_objectives(u: Unit) -> None:
+    """A conversion_rate objective needs a goal: without one nothing converts, and the report
+    would say "no goal" for ever. An error (the compiler has no warnings), at the objective's key."""
+    objectives = u.data.get("objectives")
+    if isinstance(objectives, dict) and "conversion_rate" in objectives and u.data.get("goal") is None:
+        u.problems.add(u.doc.key_pos(("objectives", "conversion_rate")),
+                       "objective conversion_rate needs a `goal` (a condition that says the contact converted): "
+                       "add one, or drop the objective")
 
 
 def check_flow(u: Unit) -> None:

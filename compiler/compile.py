@@ -132,6 +132,7 @@ def _compile(path: Path, problems: Problems) -> ir.Journey | None:
         checks.check_splits,
         checks.check_consent,
         checks.check_times,
+        checks.check_objectives,
         checks.check_templates,
     ):
         check(unit)
