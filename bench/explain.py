@@ -36,7 +36,7 @@ def _journey(index: int):  # type: ignore[no-untyped-def]
 async def run(runs: int, events: int, repeat: int) -> dict[str, list[float]]:
     from engine.simulation import Simulation
     from explain.build import explain
-    from explain.render import to_json  # noqa: F401 (patched by profilers)
+    from explain.render import to_json
 
     rnd = random.Random(17)
     async with Simulation() as sim:
