@@ -159,14 +159,24 @@ def identify(store: Any, *, user_id: str | None, anonymous_id: str | None, trait
 
 
 def _found(store: Any, user_id: str | None, anonymous_id: str | None, at: datetime | None) -> int | None:
-    """The fast path of a message without traits whose one id is known already (the common
-    track/page call): its contact, or None to take the full path."""
+    """The fast path of a message without traits and with one id (the common track/page call):
+    its contact, created if new; None when both ids are given (the full path ties them)."""
     if user_id is not None and anonymous_id is None:
-        return store.contact_ids_by("external_id", [user_id]).get(user_id)
+        found = store.contact_id_by_external_id(user_id)
+        if found is not None:
+            return found
+        try:
+            return store.create_contact(external_id=user_id)
+        except StoreError:  # created meanwhile by a concurrent message
+            found = store.contact_id_by_external_id(user_id)
+            if found is None:
+                raise
+            return found
     if user_id is None and anonymous_id is not None:
         found = store.contact_of_anonymous_id(anonymous_id)
-        if found is not None:
-            store.seen_anonymous(found, at)  # no-op for a known contact
+        if found is None:
+            return store.create_anonymous(anonymous_id, at=at)
+        store.seen_anonymous(found, at)  # no-op for a known contact
         return found
     return None
 

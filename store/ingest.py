@@ -96,6 +96,18 @@ class IngestMixin(StoreBase):
 
     # -- anonymous profiles --------------------------------------------------------------------
 
+    def contact_id_by_external_id(self, external_id: str) -> int | None:
+        """The live contact whose external id, current or earlier (alias), is `external_id`: the
+        one-lookup form of find_contact(external_id=...) for the ingestion path."""
+        al = schema.contact_aliases.c
+        with self._read() as conn:
+            found = conn.execute(select(c.id).where(c.external_id == external_id, c.erased_at.is_(None))).scalar()
+            if found is None:
+                found = conn.execute(select(c.id).join(schema.contact_aliases, al.contact_id == c.id)
+                                     .where(al.external_id == external_id, c.erased_at.is_(None))
+                                     .order_by(c.id).limit(1)).scalar()
+        return None if found is None else int(found)
+
     def contact_of_anonymous_id(self, anonymous_id: str) -> int | None:
         """The live contact `anonymous_id` belongs to (anonymous or known), or None."""
         with self._read() as conn:

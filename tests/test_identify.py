@@ -158,3 +158,13 @@ def test_merged_visits_make_the_known_contact_a_segment_member(store):
     identify(store, user_id="crm-777", anonymous_id="a-1")
     assert segment_members(store, "pricing-interest", segments=segments) == [known]
     assert store.get_scores(known)["global"] == 30
+
+
+def test_fast_path_finds_earlier_external_ids_and_skips_erased(store):
+    cid = store.create_contact(external_id="crm-old")
+    store.update_contact(cid, external_id="crm-new")
+    assert identify(store, user_id="crm-old", anonymous_id=None) == cid
+    assert identify(store, user_id="crm-new", anonymous_id=None) == cid
+    store.erase_contact(cid)
+    fresh = identify(store, user_id="crm-new", anonymous_id=None)
+    assert fresh != cid and store.get_contact(fresh).external_id == "crm-new"
