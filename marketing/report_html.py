@@ -55,12 +55,23 @@ def level_badge(level: str) -> str:
     return f'<span class="pill {LEVEL_CLASS[level]}">{escape(level)}</span>'
 
 
+def _pct2(rate: float | None) -> str:
+    """A rate with 2 decimals: the complaint thresholds are 0.1% and 0.3%."""
+    return "-" if rate is None else f"{rate * 100:.2f}%"
+
+
 def _deliverability_cells(d: dict[str, Any]) -> list[str]:
-    """Bounce %, complaint % (with its count) and the level badge of one journey or step."""
-    if not d["sent"]:
-        return ['<span class="na">-</span>', '<span class="na">-</span>', level_badge(d["level"])]
-    return [f"{d['bounce_rate'] * 100:.2f}% <small>({d['bounced']})</small>",  # 2 decimals: the thresholds are 0.1%, 0.3%
-            f"{d['complaint_rate'] * 100:.2f}% <small>({d['complained']})</small>", level_badge(d["level"])]
+    """Bounce % (count), complaint % (count) and the level badge of one journey or step."""
+    return [escape(f"{_pct2(d['bounce_rate'])} ({d['bounced']})" if d["sent"] else "-"),
+            escape(f"{_pct2(d['complaint_rate'])} ({d['complained']})" if d["sent"] else "-"), level_badge(d["level"])]
+
+
+def _summary_deliverability(t: dict[str, Any], d: dict[str, Any]) -> list[str]:
+    """The summary's Bounced cell (count, and the email bounce rate under it) and Complaints cell
+    (rate, count, badge)."""
+    _, complaints, badge = _deliverability_cells(d)
+    rate = f"<small>{escape(_pct2(d['bounce_rate']))}</small>" if d["sent"] else ""
+    return [f'{t["bounced"]}{rate}', f'<span class="nowrap">{complaints}</span> {badge}']
 
 
 def _deliverability(report: dict[str, Any]) -> str:
@@ -71,7 +82,8 @@ def _deliverability(report: dict[str, Any]) -> str:
     def row(name: str, x: dict[str, Any]) -> list[str]:
         bounces, complaints, badge = _deliverability_cells(x)
         return [name, str(x["sent"]), bounces, str(x["hard_bounced"]), complaints, badge]
-    rows = [row(escape(step_id), x) for step_id, x in d["steps"].items() if x["sent"]]
+    order = [s["id"] for s in report["steps"]] + sorted(d["steps"])  # the journey's order; steps of older versions after
+    rows = [row(escape(sid), d["steps"][sid]) for sid in dict.fromkeys(order) if d["steps"].get(sid, {}).get("sent")]
     rows.append(row("<b>journey</b>", d))
     return "<h3>Deliverability</h3>" + _table(["step", "sent", "bounces", "hard bounces", "complaints", "level"], rows, "steps")
 
@@ -91,16 +103,16 @@ def _converted(report: dict[str, Any]) -> str:
 def summary(pairs: list[tuple[ir.Journey, dict[str, Any]]]) -> str:
     head = ("<thead><tr><th rowspan=2>Journey</th><th rowspan=2>Runs</th><th rowspan=2>Sent</th>"
             "<th rowspan=2>Delivered</th><th colspan=2>Open rate</th><th colspan=2>Click rate</th>"
-            "<th rowspan=2>Bounced</th><th colspan=3>Deliverability (email)</th><th rowspan=2>Unsub&shy;scribed</th><th rowspan=2>Converted (goal)</th>"
-            "<th rowspan=2>Objectives</th></tr><tr><th>humans</th><th>bots</th><th>humans</th><th>bots</th>"
-            "<th>bounces</th><th>complaints</th><th>level</th></tr></thead>")
+            "<th rowspan=2>Bounced</th><th rowspan=2>Com&shy;plaints</th><th rowspan=2>Unsub&shy;scribed</th>"
+            "<th rowspan=2>Converted (goal)</th><th rowspan=2>Objectives</th></tr>"
+            "<tr><th>humans</th><th>bots</th><th>humans</th><th>bots</th></tr></thead>")
     rows = []
     for _, r in pairs:
         t = r["totals"]
         name = (f'<a href="#{escape(anchor(r["journey"]))}">{escape(r["title"])}</a>'
                 + (f"<small>{escape(r['journey'])}</small>" if r["title"] != r["journey"] else ""))
         cells = [name, str(t["entered"]), str(t["sent"]), str(t["delivered"]), *_rate_pair(t, "open_rate"),
-                 *_rate_pair(t, "click_rate"), str(t["bounced"]), *_deliverability_cells(r["deliverability"]),
+                 *_rate_pair(t, "click_rate"), *_summary_deliverability(t, r["deliverability"]),
                  str(t["unsubscribed"]), _converted(r),
                  objectives_summary(r)]
         rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")

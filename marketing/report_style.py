@@ -30,6 +30,8 @@ td.na{color:var(--na)}
 .summary td:first-child{min-width:13em}
 .summary td:first-child a{font-weight:600}
 .summary td:first-child small{display:block;color:var(--muted)}
+.summary td small{display:block;color:var(--muted)}
+.nowrap{white-space:nowrap}
 .pill{display:inline-block;padding:0 8px;border-radius:10px;font-size:13px;font-weight:600;white-space:nowrap}
 .met{background:var(--good-bg);color:var(--good)}
 .not-met{background:var(--bad-bg);color:var(--bad)}
