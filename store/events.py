@@ -9,6 +9,8 @@ from sqlalchemy import select
 
 from store import schema
 from store.base import StoreBase, check_aware, check_text
+from store.db import utcnow
+from store.ingest import take_claim
 from store.records import Event, StoreError
 
 ev = schema.events.c
@@ -32,6 +34,7 @@ class EventsMixin(StoreBase):
             raise StoreError(f"event data must be a dict, got {data.__class__.__name__}")
         with self._write() as conn:
             self._require_contact(conn, contact_id)
+            take_claim(self, conn, utcnow())  # an ingested message's id, with its event (store/ingest.py)
             return int(conn.execute(schema.events.insert().values(
                 contact_id=contact_id, type=type, journey_id=journey_id, step_id=step_id,
                 message_id=message_id, data=dict(data or {}), at=self._when(at),

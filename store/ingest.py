@@ -11,10 +11,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, ForeignKey, Index, String, Table, UniqueConstraint, delete, select, update
+from sqlalchemy import Connection, Column, ForeignKey, Index, String, Table, UniqueConstraint, delete, select, update
 
 from store import schema
 from store.base import BATCH, StoreBase, check_aware, check_text
@@ -58,6 +61,27 @@ ap = anonymous_profiles.c
 im = ingest_messages.c
 
 
+# the message id the next record_event in this task claims in its own transaction (see `claiming`)
+_claim: ContextVar[list[str] | None] = ContextVar("ingest_claim", default=None)
+
+
+class AlreadyProcessed(StoreError):
+    """The message id was processed before for this sender key: nothing was stored."""
+
+
+def take_claim(store: Any, conn: Connection, at: datetime) -> None:
+    """Inside record_event's transaction: claim the pending message id, if any (once); raise
+    AlreadyProcessed, rolling the event back, when it was claimed before."""
+    pending = _claim.get()
+    if not pending:
+        return
+    key_id, message_id = pending
+    pending.clear()  # the hooks' own events (rule.fired, ...) claim nothing
+    stmt = store._insert(conn, ingest_messages).values(key_id=key_id, message_id=message_id, received_at=at)
+    if not store._inserted(conn, stmt.on_conflict_do_nothing(index_elements=["key_id", "message_id"]), im.message_id):
+        raise AlreadyProcessed(f"message {message_id!r} was processed before")
+
+
 def create_ingest_tables(conn: Any) -> None:
     """Migration step: the tables above (no-op where step 1 already made them)."""
     for table in INGEST_TABLES:
@@ -66,6 +90,19 @@ def create_ingest_tables(conn: Any) -> None:
 
 class IngestMixin(StoreBase):
     # -- message ids ---------------------------------------------------------------------------
+
+    @contextmanager
+    def claiming(self, key_id: str, message_id: str) -> Iterator[None]:
+        """The first record_event inside claims `message_id` for `key_id` in the event's own
+        transaction (AlreadyProcessed if it was claimed before), so an event and its message id
+        are stored together or not at all, whatever runs around it (engine.events.publish)."""
+        check_text("key id", key_id)
+        check_text("message id", message_id)
+        token = _claim.set([key_id, message_id])
+        try:
+            yield
+        finally:
+            _claim.reset(token)
 
     def claim_message(self, key_id: str, message_id: str, at: datetime | None = None) -> bool:
         """Record that the sender `key_id` sent `message_id`; False if it was recorded before.

@@ -168,3 +168,16 @@ def test_fast_path_finds_earlier_external_ids_and_skips_erased(store):
     store.erase_contact(cid)
     fresh = identify(store, user_id="crm-new", anonymous_id=None)
     assert fresh != cid and store.get_contact(fresh).external_id == "crm-new"
+
+
+def test_claiming_stores_the_message_id_with_its_event_once(store):
+    from store.ingest import AlreadyProcessed
+
+    cid = store.create_contact(external_id="crm-1")
+    with store.claiming("wk:a", "m-1"):
+        store.record_event(cid, "x.y")
+        store.record_event(cid, "rule.fired")  # what a hook adds after: claims nothing
+    with pytest.raises(AlreadyProcessed), store.claiming("wk:a", "m-1"):
+        store.record_event(cid, "x.y")
+    assert [e.type for e in store.events_for(cid)] == ["x.y", "rule.fired"]
+    assert not store.claim_message("wk:a", "m-1")

@@ -54,6 +54,7 @@ from starlette.responses import JSONResponse
 from engine.event_time import EventTimeError, check_event_time, utcnow
 from engine.identify import IdentifyError, check_user_id, identify
 from store import StoreError
+from store.ingest import AlreadyProcessed
 from tracking.context import TemporalUnavailable, Tracking
 from tracking.events_api import EVENT_TYPE, MAX_TYPE_CHARS, Refused, authorised, read_limited
 
@@ -68,8 +69,7 @@ UTM = {"source": "utm_source", "medium": "utm_medium", "name": "utm_campaign", "
 PAGE_FIELDS = ("url", "path", "title", "referrer", "search")
 
 
-class Duplicate(Exception):
-    """The message id was processed before for this key."""
+Duplicate = AlreadyProcessed  # the message id was processed before for this key
 
 
 class RateLimited(Refused):
@@ -263,22 +263,6 @@ def ids(msg: dict[str, Any]) -> tuple[str | None, str | None]:
     return user_id, anonymous_id
 
 
-class Claiming:
-    """The store, but `record_event` first claims the message id, in the same transaction."""
-
-    def __init__(self, store: Any, key_id: str, message_id: str) -> None:
-        self._store, self._key_id, self._message_id = store, key_id, message_id
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._store, name)
-
-    def record_event(self, *args: Any, **kwargs: Any) -> int:
-        with self._store.transaction():
-            if not self._store.claim_message(self._key_id, self._message_id):
-                raise Duplicate()
-            return self._store.record_event(*args, **kwargs)
-
-
 def _identify_once(store: Any, key_id: str, message_id: str, **kwargs: Any) -> None:
     with store.transaction():
         if not store.claim_message(key_id, message_id):
@@ -339,8 +323,8 @@ async def process(ctx: Tracking, key_id: str, msg: Any, kind: str | None, sent_a
     # the loop, not a thread: publish below calls the store so too, and a thread hop per message
     # costs more than the lookup on a busy machine
     contact_id = identify(ctx.store, user_id=user_id, anonymous_id=anonymous_id, at=at)
-    claiming = dataclasses.replace(ctx, store=Claiming(ctx.store, key_id, message_id))
-    await claiming.publish(contact_id, name, data=data, degrade=False, at=at)
+    with ctx.store.claiming(key_id, message_id):  # stored with the event, in its transaction
+        await ctx.publish(contact_id, name, data=data, degrade=False, at=at)
 
 
 def _result(message_id: Any, status: int, error: str | None = None, path: str | None = None) -> dict[str, Any]:
