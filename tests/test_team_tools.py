@@ -36,8 +36,8 @@ def test_the_pre_commit_hook_fails_a_bad_journey_with_file_line_col(tmp_path: Pa
     git(repo, "add", "-A")
     env = dict(os.environ, PRE_COMMIT_HOME=str(tmp_path / "pre-commit-home"), PATH=f"{BIN}:{os.environ['PATH']}")
 
-    def hook() -> subprocess.CompletedProcess[str]:
-        return subprocess.run([str(BIN / "pre-commit"), "try-repo", str(ROOT), "nurture-validate", "--all-files"],
+    def hook(name: str = "nurture-validate") -> subprocess.CompletedProcess[str]:
+        return subprocess.run([str(BIN / "pre-commit"), "try-repo", str(ROOT), name, "--all-files"],
                               cwd=repo, env=env, capture_output=True, text=True, timeout=900)
 
     failed = hook()
@@ -50,6 +50,12 @@ def test_the_pre_commit_hook_fails_a_bad_journey_with_file_line_col(tmp_path: Pa
     passed = hook()  # the same environment, already installed
     assert passed.returncode == 0, passed.stdout + passed.stderr
     assert re.search(r"nurture validate \(journeys and config files\)\.+Passed", passed.stdout)
+
+    shutil.copytree(ROOT / "journeys", repo / "journeys", dirs_exist_ok=True)  # with its scenarios
+    git(repo, "add", "-A")
+    scenarios = hook("nurture-test")
+    assert scenarios.returncode == 0, scenarios.stdout + scenarios.stderr
+    assert re.search(r"nurture test \(journey scenarios\)\.+Passed", scenarios.stdout)
 
 
 def test_the_example_github_workflow_passes_actionlint(tmp_path: Path) -> None:
