@@ -30,14 +30,14 @@ def run(args: argparse.Namespace) -> int:
 
     from commands.contact_arg import contact_id
     from compiler.config_file import ConfigError
-    from marketing.hooks import journeys_dir
+    from marketing.model import model_path  # the live deployment's scoring.yaml, else journeys/
     from marketing.scoring import decay, rebuild
     from marketing.scoring_model import FILE_NAME, load_scoring
     from store import Store, StoreError
 
     try:
-        model = load_scoring(Path(args.scoring) if args.scoring else journeys_dir() / FILE_NAME)
         with Store.open(args.db) as store:
+            model = load_scoring(Path(args.scoring) if args.scoring else model_path(store, FILE_NAME))
             ids = [contact_id(store, args.contact)] if args.contact is not None else store.contact_ids()
             if args.action == "show":
                 scores = store.get_scores(ids[0])

@@ -47,10 +47,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_list(args: argparse.Namespace) -> int:
+    from marketing.model import model_path  # the live deployment's segments.yaml, else journeys/
     from marketing.segments import load_segments, segment_members
 
     def body(store: Any) -> int:
-        segments = load_segments(args.file)
+        segments = load_segments(args.file or model_path(store, "segments.yaml", "NURTURE_SEGMENTS"))
         for seg in segments.values():
             print(f"{seg.id:<28} {len(segment_members(store, seg.id, segments=segments)):>8}  {seg.title}")
         return 0
@@ -59,6 +60,7 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_show(args: argparse.Namespace) -> int:
+    from marketing.model import model_path  # the live deployment's segments.yaml, else journeys/
     from marketing.segments import load_segments, segment_members
 
     if args.limit < 0:
@@ -66,7 +68,8 @@ def run_show(args: argparse.Namespace) -> int:
         return 2
 
     def body(store: Any) -> int:
-        members = segment_members(store, args.segment, segments=load_segments(args.file))
+        segments = load_segments(args.file or model_path(store, "segments.yaml", "NURTURE_SEGMENTS"))
+        members = segment_members(store, args.segment, segments=segments)
         shown = members[: args.limit] if args.limit else members
         print(f"{'id':>8}  {'external id':<20}  email")
         for cid in shown:

@@ -115,6 +115,13 @@ def folder_for(store: Any | None = None) -> Path:
     return live_folder.live() or live_folder.disk_folder()
 
 
+def model_path(store: Any, name: str, env: str | None = None) -> Path:
+    """The file `name` of the model to run with `store`: the live deployment's, else $env, else
+    the folder on disk (compiler.live_folder.model_file)."""
+    attach(store)
+    return live_folder.model_file(name, env)
+
+
 def _stamp(path: Path) -> tuple[int, int] | None:
     try:
         st = path.stat()
