@@ -36,15 +36,13 @@ def confirm(prompt: str) -> bool:
 
 
 def run(args: argparse.Namespace) -> int:
-    from dataclasses import replace
-
     from commands.plan import load, make_plan
     from deploy.apply import apply_plan
     from deploy.load import DeployError
-    from deploy.provenance import actor, source_of, stale_refusal
+    from deploy.provenance import source_of, stale_refusal
     from deploy.report import format_plan, format_report
     from deploy.runner import fail, run_action, task_queue
-    from deploy.saved_plan import is_saved_plan, load_plan, moved_refusal
+    from deploy.saved_plan import applying_source, is_saved_plan, load_plan, moved_refusal
 
     saved = None
     if is_saved_plan(args.path):
@@ -52,8 +50,7 @@ def run(args: argparse.Namespace) -> int:
             saved = load_plan(args.path)
         except DeployError as exc:
             return fail(str(exc))
-        journeys, source = saved.journeys, saved.source
-        source = replace(source, actor=actor(args.actor)) if source else source_of(".", args.actor)
+        journeys, source = saved.journeys, applying_source(saved, args.actor)
         args.drain, args.resume, args.migrate = saved.drain, saved.resume, saved.migrate
     else:
         journeys = load(args)

@@ -87,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
         print(render(plan, source, args.format))
         if args.out:
             save_plan(args.out, plan, journeys, source, whole_set=Path(args.path).is_dir(), drain=args.drain,
-                      resume=args.resume, migrate=args.migrate)
+                      resume=args.resume, migrate=args.migrate, folder=args.path)
             print(f"plan saved to {args.out}: deploy exactly it with `apply {args.out}`", file=sys.stderr)
         return 2 if args.detailed_exitcode and plan.has_changes else 0
 

@@ -31,13 +31,15 @@ class SavedPlan:
     drain: list[str] = field(default_factory=list)
     resume: list[str] = field(default_factory=list)
     migrate: bool = False
+    path: str | None = None  # the folder planned, as given (relative to where plan ran)
 
 
 def save_plan(path: str | Path, plan: Plan, journeys: dict[str, Journey], source: Source | None, *,
-              whole_set: bool, drain: list[str], resume: list[str], migrate: bool) -> None:
+              whole_set: bool, drain: list[str], resume: list[str], migrate: bool, folder: str | None = None) -> None:
     data = plan_dict(plan, source)
     data["payload"] = {"journeys": {j: journeys[j].to_dict() for j in sorted(journeys)}, "files": plan.files,
-                       "whole_set": whole_set, "drain": drain, "resume": resume, "migrate": migrate}
+                       "whole_set": whole_set, "drain": drain, "resume": resume, "migrate": migrate,
+                       "path": folder}
     Path(path).write_text(json.dumps(data, indent=1, sort_keys=True) + "\n", encoding="utf-8")
 
 
@@ -62,9 +64,28 @@ def load_plan(path: str | Path) -> SavedPlan:
         return SavedPlan(journeys, payload.get("files"), bool(payload["whole_set"]), int(base.get("id") or 0),
                          base.get("commit"),
                          Source(src["commit"], bool(src["dirty"]), src["branch"], src["actor"]) if src else None,
-                         list(payload.get("drain") or []), list(payload.get("resume") or []), bool(payload.get("migrate")))
+                         list(payload.get("drain") or []), list(payload.get("resume") or []), bool(payload.get("migrate")),
+                         payload.get("path"))
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise DeployError(f"{path}: not a usable saved plan ({type(exc).__name__}: {exc})") from None
+
+
+def applying_source(saved: SavedPlan, actor_name: str | None) -> Source:
+    """The provenance to record for a saved plan: the checkout where it is applied when its folder
+    holds exactly the planned files (after a squash or merge commit on main: that commit, which
+    later branches contain), else the commit the plan was made from; the actor is who applies."""
+    from dataclasses import replace
+
+    from deploy.load import folder_contents
+    from deploy.provenance import actor, source_of
+
+    if saved.path and saved.files is not None and Path(saved.path).is_dir():
+        here = source_of(saved.path, actor_name)
+        if here.commit and not here.dirty and folder_contents(saved.path) == saved.files:
+            return here
+    if saved.source is None:
+        return source_of(".", actor_name)
+    return replace(saved.source, actor=actor(actor_name))
 
 
 def moved_refusal(saved: SavedPlan, live: Any) -> str:

@@ -178,3 +178,22 @@ async def test_each_run_carries_its_deployment_commit_in_its_memo(server, cli: C
         await handle.terminate("test done")
     finally:
         store.close()
+
+
+def test_a_reviewed_plan_applied_after_a_squash_merge_records_the_main_commit(cli: Cli, repo: Path) -> None:
+    """CI plans the pull request's head, squash-merges, applies on main: the deployment names
+    main's commit (it holds exactly the planned files), so the next branch from main is not stale."""
+    git(repo, "checkout", "-q", "-b", "feature")
+    write_journey(repo / "journeys", "git-demo", follow_up_subject="Squashed")
+    head = commit(repo, "feature")
+    assert cli(repo, "plan", "--out", "../reviewed.json").returncode == 0
+    git(repo, "checkout", "-q", "main")
+    git(repo, "merge", "-q", "--squash", "feature")
+    squashed = commit(repo, "squash-merge feature")
+    assert cli(repo, "apply", "../reviewed.json", "--yes").returncode == 0
+    [d] = deployments(cli, repo)
+    assert d["commit"] == squashed != head
+    git(repo, "checkout", "-q", "-b", "next")
+    write_journey(repo / "journeys", "git-demo", follow_up_subject="Next")
+    commit(repo, "next")
+    assert cli(repo, "apply", "--yes").returncode == 0, "a branch from main is not stale"
