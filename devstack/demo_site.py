@@ -70,11 +70,6 @@ def routes(public_url: str, form_id: str = DEMO_FORM) -> list[Route]:
     return [Route("/demo", to_home), Route("/demo/", home), Route("/demo/pricing", pricing)]
 
 
-def use_dev_write_key() -> None:
-    """In the dev stack the demo's key is accepted unless NURTURE_WRITE_KEYS says otherwise."""
-    os.environ.setdefault(WRITE_KEYS_ENV, DEV_WRITE_KEY)
-
-
 def add_demo_site(app: Any, public_url: str) -> None:
     """Mount the demo pages on the tracking app (dev stack only)."""
     app.router.routes.extend(routes(public_url))

@@ -119,8 +119,8 @@ class DevStack:
         tracking_url = f"http://127.0.0.1:{c.tracking_port}"
         # in-process code that configures itself from the environment (automation rules'
         # notifications) must reach this stack's sinks, not the defaults
-        os.environ.update(NURTURE_SMTP_HOST="127.0.0.1", NURTURE_SMTP_PORT=str(self.smtp.port),
-                          NURTURE_TRACKING_URL=tracking_url)
+        _set_env_until_exit(stack, NURTURE_SMTP_HOST="127.0.0.1", NURTURE_SMTP_PORT=str(self.smtp.port),
+                            NURTURE_TRACKING_URL=tracking_url)
         deps = Deps(
             store=self.store, signer=signer_from_env(),
             smtp=SmtpConfig(port=self.smtp.port),
@@ -133,9 +133,11 @@ class DevStack:
         self.report_lines.append(f"DKIM: signing as d={deps.dkim.domain} s=dev; its DNS record is in "
                                  f"{c.data_dir / 'dkim-dev.txt'}")
         if c.demo:  # before the app: its write keys are read from the environment
-            from devstack.demo_site import add_demo_site, use_dev_write_key
+            from devstack.demo_site import WRITE_KEYS_ENV, DEV_WRITE_KEY, add_demo_site
 
-            use_dev_write_key()
+            # the demo's key is accepted unless NURTURE_WRITE_KEYS says otherwise
+            if not os.environ.get(WRITE_KEYS_ENV):
+                _set_env_until_exit(stack, **{WRITE_KEYS_ENV: DEV_WRITE_KEY})
         app = tracking_app(deps, self.client, sms_auth_token=self.sms.state.auth_token, task_queue=c.task_queue)
         if app is not None and c.demo:
             add_demo_site(app, tracking_url)
@@ -199,3 +201,19 @@ class DevStack:
 
     async def __aexit__(self, *exc: Any) -> None:
         await self._stack.aclose()
+
+
+def _set_env_until_exit(stack: AsyncExitStack, **values: str) -> None:
+    """Set environment variables for the stack's life and restore them when it closes, so a stack
+    started inside another program (a test) leaves that program's environment as it found it."""
+    before = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+
+    def restore() -> None:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+    stack.callback(restore)
