@@ -273,3 +273,26 @@ async def test_without_temporal_503_and_nothing_stored(store):
     async with http(app) as c:
         r = await c.post("/v1/batch", headers=AUTH, json={"batch": [page("a-1")]})
     assert r.status_code == 503 and r.headers["retry-after"] and counts(store)[0] == 0
+
+
+async def test_batch_retried_after_temporal_failed_midway_records_each_message_once(store, temporal_client):
+    async def flaky():  # Temporal goes away once two messages of the batch are in
+        if sum(bool(store.contact_of_anonymous_id(f"a-{i}")) for i in range(4)) >= 2:
+            raise ConnectionError("Temporal went away")
+        return temporal_client
+
+    app = create_app(store=store, signer=SIGNER, client_provider=flaky, api_tokens=[API_TOKEN],
+                     twilio_auth_token=TWILIO_TOKEN, public_url=PUBLIC_URL, consent_model=MODEL, write_keys=[WRITE_KEY])
+    body = {"batch": [page(f"a-{i}") for i in range(4)]}
+    async with http(app) as c:
+        first = await c.post("/v1/batch", headers=AUTH, json=body)
+    assert first.status_code == 503 and first.headers["retry-after"]
+    def visits() -> list[int]:
+        return [len(ingested(store, cid)) if (cid := store.contact_of_anonymous_id(f"a-{i}")) else 0 for i in range(4)]
+
+    assert visits() == [1, 0, 0, 0]  # the second message's profile exists, its event was not stored
+    async with http(build(store, temporal_client)) as c:
+        again = await c.post("/v1/batch", headers=AUTH, json=body)
+    assert [(r["status"], r.get("duplicate", False)) for r in again.json()["results"]] == \
+        [(200, True), (200, False), (200, False), (200, False)]
+    assert visits() == [1, 1, 1, 1]
