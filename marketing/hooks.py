@@ -32,7 +32,13 @@ def journeys_dir() -> Path:
 
 def install_hooks(scoring: ScoringModel | None, stages: StagesModel | None) -> None:
     """Put the scoring and stage hooks into EVENT_HOOKS, replacing any installed before."""
-    _install(([scoring_hook(scoring)] if scoring else []) + ([stages_hook(stages)] if stages else []))
+    _install(([scoring_hook(scoring)] if scoring else [])
+             + ([stages_hook(stages, score_events(scoring))] if stages else []))
+
+
+def score_events(scoring: ScoringModel | None) -> frozenset[str]:
+    """The event types scoring rules award points for (none without a scoring model)."""
+    return frozenset(r.event for r in scoring.rules) if scoring else frozenset()
 
 
 def _install(ours: list[Any]) -> None:
@@ -50,18 +56,21 @@ def load_models(folder: Path | None = None) -> tuple[ScoringModel | None, Stages
     return _scoring(folder / SCORING_FILE), _stages(folder / STAGES_FILE)
 
 
-def _live(name: str, make: Callable[[Any], Any], pick: int) -> Any:
-    """A hook that runs `make(model)`'s hook with the model live for the event's store."""
-    hooks: dict[int, Any] = {}
+def _live(name: str, make: Callable[..., Any], pick: int, *, pair: bool = False) -> Any:
+    """A hook that runs `make(model)`'s hook (`pair`: `make(model, other)`, the other of scoring
+    and stages) with the models live for the event's store, built once per model version."""
+    hooks: dict[tuple[int, int], Any] = {}
 
     def hook(store: Any, contact_id: int, event_type: str, data: dict[str, Any], event_id: int) -> list[Any]:
-        model = load_models(folder_for(store))[pick]
+        models = load_models(folder_for(store))
+        model, other = models[pick], models[1 - pick]
         if model is None:
             return []
-        inner = hooks.get(id(model))
+        inner = hooks.get((id(model), id(other)))
         if inner is None:
             hooks.clear()  # one model in use at a time: the previous deployment's hook can go
-            inner = hooks[id(model)] = (make(model), model)
+            made = make(model, other) if pair else make(model)
+            inner = hooks[(id(model), id(other))] = (made, model, other)
         return inner[0](store, contact_id, event_type, data, event_id)
 
     hook.__name__ = hook.__qualname__ = name
@@ -71,7 +80,8 @@ def _live(name: str, make: Callable[[Any], Any], pick: int) -> Any:
 def install_default() -> None:
     """Install the live hooks unless someone already installed hooks."""
     if not _installed:
-        _install([_live("scoring_hook", scoring_hook, 0), _live("stages_hook", stages_hook, 1)])
+        _install([_live("scoring_hook", scoring_hook, 0),
+                  _live("stages_hook", lambda stages, scoring: stages_hook(stages, score_events(scoring)), 1, pair=True)])
 
 
 def temperature_thresholds(folder: Path | None = None, *, store: Any = None) -> Any:

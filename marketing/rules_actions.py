@@ -74,6 +74,8 @@ class RulesHook:
 
     async def _crossings(self, client: Any, store: Any, contact_id: int, context: Any) -> list[str]:
         changed: list[str] = []
+        if not store.has_score_changes(contact_id):  # the usual case: a read, not a write transaction
+            return changed
         for _ in range(MAX_ROUNDS):
             fired = []
             for change in store.take_score_changes(contact_id, level=None):

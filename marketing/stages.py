@@ -17,6 +17,7 @@ Public API:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Callable
 
@@ -27,6 +28,7 @@ from compiler.config_file import load_config, validate_with
 from marketing.matching import DataCondition, build_conditions
 
 FILE_NAME = "stages.yaml"
+SCORE_CHANGED = "score.changed"  # engine.events.SCORE_CHANGED (not imported: `validate` needs no Temporal)
 SCHEMA_NAME = "stages"
 
 
@@ -60,6 +62,25 @@ class StageRule:
 class StagesModel:
     stages: tuple[Stage, ...]
     rules: tuple[StageRule, ...]
+
+    @cached_property
+    def event_types(self) -> frozenset[str]:
+        """The event types an event rule moves on (built once per model)."""
+        return frozenset(r.event for r in self.rules if r.event is not None)
+
+    @cached_property
+    def has_score_rules(self) -> bool:
+        return any(r.event is None for r in self.rules)
+
+    def reacts_to(self, event_type: str, score_events: frozenset[str] | None = None) -> bool:
+        """Whether an event of this type can move a contact: an event rule names it, or a score
+        rule exists and the event may have changed a score (`score_events`: the types scoring
+        rules award points for; None: unknown, any type may). `score.changed` always may."""
+        if event_type in self.event_types:
+            return True
+        if not self.has_score_rules:
+            return False
+        return score_events is None or event_type in score_events or event_type == SCORE_CHANGED
 
     def position(self, stage: str | None) -> int:
         """0-based place in the order; -1 for no stage or one this file does not know."""
@@ -121,10 +142,15 @@ validate_stages_file = validate_with(SCHEMA_NAME, build_stages)
 CONFIG_VALIDATORS[FILE_NAME] = validate_stages_file
 
 
-def stages_hook(model: StagesModel) -> Callable[[Any, int, str, dict[str, Any], int], list[str]]:
-    """An engine.events hook: move the contact if a rule says so; ["stage"] when it moved."""
+def stages_hook(
+    model: StagesModel, score_events: frozenset[str] | None = None
+) -> Callable[[Any, int, str, dict[str, Any], int], list[str]]:
+    """An engine.events hook: move the contact if a rule says so; ["stage"] when it moved.
+    An event no rule can react to (StagesModel.reacts_to) returns before reading the store."""
 
     def hook(store: Any, contact_id: int, event_type: str, data: dict[str, Any], event_id: int) -> list[str]:
+        if not model.reacts_to(event_type, score_events):
+            return []
         contact = store.get_contact(contact_id)
         if contact is None or contact.erased_at is not None:
             return []

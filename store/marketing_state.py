@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Column, ForeignKey, Index, String, Table, UniqueConstraint, delete, select
+from sqlalchemy import Column, ForeignKey, Index, String, Table, UniqueConstraint, delete, func, select
 from sqlalchemy.sql import Select
 
 from store import schema
@@ -72,6 +72,13 @@ class MarketingStateMixin(StoreBase):
                 conn.execute(segment_membership.insert(),
                              [{"segment_id": segment_id, "contact_id": cid, "since": now} for cid in added])
         return added, removed
+
+    def has_score_changes(self, contact_id: int) -> bool:
+        """Whether take_score_changes would return anything: one read, no write transaction."""
+        mark = select(rule_score_marks.c.history_id).where(rule_score_marks.c.contact_id == contact_id).scalar_subquery()
+        query = select(h.id).where(h.contact_id == contact_id, h.id > func.coalesce(mark, 0)).limit(1)
+        with self._read() as conn:
+            return conn.execute(query).first() is not None
 
     def take_score_changes(self, contact_id: int, level: str | None = "global") -> list[ScoreChange]:
         """Score changes at `level` (None: every level) the rules have not seen yet (oldest
