@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from compiler.conditions import did_you_mean
 from compiler.ir import EmailTemplate, SmsTemplate
@@ -160,33 +160,41 @@ _PARTS = ("subject.txt", "sms.txt", "html", "mjml", "txt")  # longest first: "x.
 _FILE_NAME = re.compile(rf"^([a-z0-9][a-z0-9-]*)(?:\.({_LOCALE}))?\.({'|'.join(re.escape(p) for p in _PARTS)})$")
 
 
-def read_template(path: Path) -> TemplateFile:
+def _cached(path: Path, read: Callable[[Path], TemplateFile]) -> TemplateFile:
+    """`read(path)`, cached until the file's mtime or size changes."""
     st = path.stat()
     stamp = (st.st_mtime_ns, st.st_size)
     hit = _FILE_CACHE.get(path)
     if hit and hit[0] == stamp:
         return hit[1]
+    entry = read(path)
+    _FILE_CACHE[path] = (stamp, entry)
+    return entry
+
+
+def read_template(path: Path) -> TemplateFile:
+    return _cached(path, _read_template)
+
+
+def _read_template(path: Path) -> TemplateFile:
     try:
         text = path.read_text(encoding="utf-8")
         analysis = analyse(text)
         issues, refs = analysis.issues, analysis.refs
     except UnicodeDecodeError as exc:
         text, issues, refs = "", ((1, 1, f"template is not UTF-8 text (byte {exc.start})"),), ()
-    entry = TemplateFile(path, text, issues, refs)
-    _FILE_CACHE[path] = (stamp, entry)
-    return entry
+    return TemplateFile(path, text, issues, refs)
 
 
 def read_mjml(path: Path) -> TemplateFile:
     """An MJML file as the html part: its text is the compiled HTML; its issues (MJML structure,
     then Jinja) are positioned in the MJML source. Cached like `read_template`."""
+    return _cached(path, _read_mjml)
+
+
+def _read_mjml(path: Path) -> TemplateFile:
     from compiler.mjml import compile_mjml
 
-    st = path.stat()
-    stamp = (st.st_mtime_ns, st.st_size)
-    hit = _FILE_CACHE.get(path)
-    if hit and hit[0] == stamp:
-        return hit[1]
     try:
         source = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
@@ -195,7 +203,6 @@ def read_mjml(path: Path) -> TemplateFile:
         html, issues = compile_mjml(source)
         analysis = analyse(source)
         entry = TemplateFile(path, html, tuple(issues) + analysis.issues, analysis.refs)
-    _FILE_CACHE[path] = (stamp, entry)
     return entry
 
 

@@ -194,7 +194,7 @@ def store_side(store: Any, contact: Contact, versions: Versions) -> tuple[list[I
         granted = [d for d in by_step.get((wf, run_id, step_id), []) if d.granted]
         consent_basis = _consent_basis(granted[-1], consent) if granted else None
         version = run_version.get(wf or "") or next((x.version for x in runs if x.workflow_id == wf), None)
-        step = _step(versions.get(r.journey_id, version), step_id)
+        step = step_of(versions.get(r.journey_id, version), step_id)
         template = getattr(step, "template", None)
         data: dict[str, Any] = {"channel": r.channel, "status": r.status, "visit": visit, "template": template,
                                 "key": r.key}
@@ -268,7 +268,8 @@ def _journey_of(workflow_id: str | None) -> str | None:
     return None
 
 
-def _step(journey: Journey | None, step_id: str | None) -> Any:
+def step_of(journey: Journey | None, step_id: str | None) -> Any:
+    """The step of a version, or None when the version or the step is unknown."""
     if journey is None or step_id is None:
         return None
     try:

@@ -20,7 +20,7 @@ from temporalio.api.enums.v1 import EventType
 from compiler.ir import Branch, Journey
 from deploy.visibility import QUERY_TIMEOUT, waiting_for, when
 from explain.model import Explanation, Item, RunView
-from explain.store_side import Versions
+from explain.store_side import Versions, step_of
 from workflows.run_types import QUERY_STATE
 
 PARALLEL = 8  # runs read at once
@@ -230,7 +230,7 @@ async def _one(client: Any, ex: Explanation, run: RunView, versions: Versions) -
         else:
             run.step = state.get("step")
             chain.trail += [t for t in state.get("trail", []) if t not in chain.trail]
-            step = _step(journey, run.step)
+            step = step_of(journey, run.step)
             if step is not None:
                 run.waiting = waiting_for(step, state)
             if state.get("waiting_until"):
@@ -242,15 +242,6 @@ async def _one(client: Any, ex: Explanation, run: RunView, versions: Versions) -
         run.reason = result.get("reason")
     ex.items += chain.items + _trail_items(chain, journey, run.journey, run.workflow_id)
     return chain.events_read
-
-
-def _step(journey: Journey | None, step_id: str | None) -> Any:
-    if journey is None or step_id is None:
-        return None
-    try:
-        return journey.step(step_id)
-    except KeyError:
-        return None
 
 
 async def temporal_side(client: Any, ex: Explanation, versions: Versions) -> None:
