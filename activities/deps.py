@@ -10,12 +10,9 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable
 
+from activities.configuration import ConfigurationError  # re-exported: the worker and commands catch it
 
 DEFAULT_SENDER = "Nurture <hello@nurture.local>"
-
-
-class ConfigurationError(ValueError):
-    """An environment variable with an unusable value (one line: which and why)."""
 
 
 def _sender_env(name: str, default: str) -> str:

@@ -30,7 +30,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
 
-from activities.deps import ConfigurationError
+from activities.configuration import ConfigurationError
 
 KINDS = {"rsa": "rsa-sha256", "ed25519": "ed25519-sha256"}
 RSA_BITS = 2048

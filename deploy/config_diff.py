@@ -7,6 +7,7 @@ text. Journey files are not listed here: their changes are the journeys' own pla
 from __future__ import annotations
 
 import difflib
+from dataclasses import dataclass
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,16 @@ import yaml
 from compiler.config_files import CONFIG_FILE_NAMES
 from compiler.yaml_terms import ABSENT, changes, render
 from deploy.diff import field_changes
-from deploy.plan import ConfigChange
+
+
+@dataclass(frozen=True)
+class ConfigChange:
+    """A configuration file (scoring.yaml, ...) that differs from the live deployment's."""
+    name: str
+    action: str  # new | changed | removed
+    details: tuple[str, ...] = ()  # in the file's terms: "~ rule email-open: cap.points: 5 -> 50"
+    unified: tuple[str, ...] = ()  # a template's text: a unified diff
+
 
 NOUNS = {"rules": "rule", "segments": "segment", "stages": "stage", "teams": "team", "forms": "form",
          "purposes": "purpose", "channels": "channel"}

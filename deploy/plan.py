@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from compiler.ir import Journey
+from deploy.config_diff import ConfigChange, config_changes
 from deploy.diff import JourneyDiff, diff_journeys, migration_refusal
 from deploy.load import DeployError
 from deploy.visibility import running_by_step
@@ -40,15 +41,6 @@ class Migration:
     to_version: str
     step: str | None
     refusal: str = ""  # why it stays where it is ("" = it moves)
-
-
-@dataclass(frozen=True)
-class ConfigChange:
-    """A configuration file (scoring.yaml, ...) that differs from the live deployment's."""
-    name: str
-    action: str  # new | changed | removed
-    details: tuple[str, ...] = ()  # in the file's terms: "~ rule email-open: cap.points: 5 -> 50"
-    unified: tuple[str, ...] = ()  # a template's text: a unified diff
 
 
 @dataclass
@@ -149,12 +141,6 @@ async def _migrations(client: Any, store: Any, plan: JourneyPlan) -> list[Migrat
             refusal = migration_refusal(old, plan.new, step)
             out.append(Migration(plan.journey_id, wf.id, version, plan.new.version, step, refusal))
     return out
-
-
-def config_changes(store: Any, files: dict[str, str] | None, base_id: int) -> list[ConfigChange]:
-    from deploy.config_diff import config_changes as changes  # it imports this module's types
-
-    return changes(store, files, base_id)
 
 
 async def build_plan(

@@ -10,11 +10,12 @@ Scoring runs before stages so a threshold rule sees the points the same event ea
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Callable
 
 from compiler import live_folder
-from marketing.model import cached, folder_for
+from marketing.model import attach, cached, folder_for
 from marketing.scoring import scoring_hook
 from marketing.scoring_model import FILE_NAME as SCORING_FILE, ScoringModel, load_scoring
 from marketing.stages import FILE_NAME as STAGES_FILE, StagesModel, load_stages, stages_hook
@@ -86,11 +87,29 @@ def install_default() -> None:
 
 def temperature_thresholds(folder: Path | None = None, *, store: Any = None) -> Any:
     """(warm, hot) of the global score from scoring.yaml, for profiles that journeys read.
-    With `store`: a live value (marketing.model.LiveThresholds) that follows deployments."""
+    With `store`: a live value (LiveThresholds) that follows deployments."""
     if store is not None:
-        from marketing.model import LiveThresholds, attach
-
         attach(store)  # the process's other loaders (send windows, segments) follow it too
         return LiveThresholds(store)
     scoring = _scoring((folder or journeys_dir()) / SCORING_FILE)
     return scoring.thresholds if scoring else ScoringModel(rules=()).thresholds
+
+
+class LiveThresholds(Sequence[int]):
+    """(warm, hot) of the global score from the live scoring.yaml, read at each use: what
+    activities.deps.Deps.temperature_thresholds holds in a worker, so a deployment changes it."""
+
+    def __init__(self, store: Any) -> None:
+        self.store = store
+
+    def _now(self) -> tuple[int, int]:
+        return temperature_thresholds(folder_for(self.store))
+
+    def __getitem__(self, index: Any) -> Any:
+        return self._now()[index]
+
+    def __len__(self) -> int:
+        return 2
+
+    def __repr__(self) -> str:
+        return repr(self._now())

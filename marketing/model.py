@@ -17,7 +17,6 @@ import os
 import tempfile
 import threading
 import time
-from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable, TypeVar
@@ -143,28 +142,6 @@ def cached(load: Callable[[Path], T]) -> Callable[[Path], T | None]:
         return None if stamp is None else by_stamp(path, stamp)
 
     return get
-
-
-class LiveThresholds(Sequence[int]):
-    """(warm, hot) of the global score from the live scoring.yaml, read at each use: what
-    activities.deps.Deps.temperature_thresholds holds in a worker, so a deployment changes it."""
-
-    def __init__(self, store: Any) -> None:
-        self.store = store
-
-    def _now(self) -> tuple[int, int]:
-        from marketing.hooks import temperature_thresholds
-
-        return temperature_thresholds(folder_for(self.store))
-
-    def __getitem__(self, index: Any) -> Any:
-        return self._now()[index]
-
-    def __len__(self) -> int:
-        return 2
-
-    def __repr__(self) -> str:
-        return repr(self._now())
 
 
 class LiveConsentModel:

@@ -6,17 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from compiler import ir
-
-STEP_COLUMNS = ("entered", "sent", "skipped", "delivered", "opened", "clicked", "clicked_bot", "bounced",
-                "unsubscribed", "open_rate", "click_rate", "click_to_open")
-
-
-def pct(value: float | None) -> str:
-    return "-" if value is None else f"{value * 100:.1f}%"
-
-
-def cell(key: str, value: Any) -> str:
-    return pct(value) if key.endswith(("_rate", "_to_open")) else ("-" if value is None else str(value))
+from marketing.report_cells import STEP_COLUMNS, cell, pct
+from marketing.report_html import page
 
 
 def _table(headers: list[str], rows: list[list[str]]) -> str:
@@ -48,6 +39,4 @@ def to_table(report: dict[str, Any]) -> str:
 
 def to_html(pairs: list[tuple[ir.Journey, dict[str, Any]]]) -> str:
     """The one-file HTML page (marketing.report_html)."""
-    from marketing.report_html import page  # it imports this module's helpers
-
     return page(pairs)

@@ -7,7 +7,7 @@ from typing import Any
 
 from compiler import graph, ir
 from compiler.graph_svg import Drawing, best
-from marketing.report_format import pct
+from marketing.report_cells import pct
 
 GRAPH_WIDTH = 1000  # the page's content width: wider graphs are drawn left to right if that is narrower
 

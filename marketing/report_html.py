@@ -12,7 +12,7 @@ from typing import Any
 from compiler import graph, ir
 from compiler.graph_svg import STYLE, render
 from marketing.deliverability import ALERT_RATE, WARNING_RATE
-from marketing.report_format import STEP_COLUMNS, cell, pct
+from marketing.report_cells import STEP_COLUMNS, cell, pct
 from marketing.report_graph import annotated
 from marketing.report_style import CSS
 
