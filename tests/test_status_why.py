@@ -94,7 +94,12 @@ async def test_status_says_what_each_step_waits_for_and_until_when(tmp_path: Pat
                                        SearchAttributePair(STEP_KEY, "hello")])
         await client.start_workflow("Unserved", id=f"unserved-{uuid.uuid4().hex[:8]}",
                                     task_queue=f"nobody-{uuid.uuid4().hex[:8]}", search_attributes=attrs)
-        assert await eventually(lambda: why_waiting(client, cap, cap.step("hello"), 1), timeout=30) == (NO_WORKER,)
+
+        async def unserved() -> tuple[str, ...] | None:  # None until visibility lists the run
+            why = await why_waiting(client, cap, cap.step("hello"), 1)
+            return why if why == (NO_WORKER,) else None
+
+        assert await eventually(unserved, timeout=30) == (NO_WORKER,)
     finally:
         await stack.__aexit__(None, None, None)
 
