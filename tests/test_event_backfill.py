@@ -17,7 +17,7 @@ from marketing import scoring
 from marketing.hooks import install_hooks, load_models
 from marketing.rules import install
 from tests.journey_builder import journey
-from tests.test_rules import fired, folder, hooks, rules_in, sim  # noqa: F401 - fixtures
+from tests.test_rules import HOT_LEAD_RULES, fired, folder, hooks, rules_in, sim  # noqa: F401 - fixtures
 from tests.test_tracking_cli import cli  # noqa: F401 - fixture
 from tests.tracking_helpers import counts, seed, temporal_client  # noqa: F401 - fixture
 from workflows.run_types import QUERY_STATE
@@ -108,16 +108,7 @@ async def test_a_backfilled_event_does_not_satisfy_a_wait(sim, hooks):
 
 
 async def test_backfilled_score_crossings_fire_no_rule_now_or_later(store, sim, folder, hooks):
-    install(rules_in(folder, """
-  - id: demo-request
-    when: {event: demo.requested}
-    then: [{score: {add: 50}}]
-  - id: hot-lead
-    when: {score.crossed: 80}
-    then:
-      - notify: {to: sales, template: sales-hot-lead}
-      - tag: {add: [sales-alerted]}
-"""))
+    install(rules_in(folder, HOT_LEAD_RULES))
     cid = store.create_contact(email="old-lead@example.com")
     for days in (300, 200):
         out = await publish(sim.env.client, store, cid, "demo.requested", at=ago(timedelta(days=days)))

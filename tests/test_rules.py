@@ -104,8 +104,7 @@ async def test_profile_condition_stage_and_points(store, sim, folder, hooks):
     assert fired(store, cid) == ["purchase"]
 
 
-async def test_score_crossed_notifies_sales_through_smtp(store, sim, folder, hooks):
-    install(rules_in(folder, """
+HOT_LEAD_RULES = """
   - id: demo-request
     when: {event: demo.requested}
     then: [{score: {add: 50}}]
@@ -114,7 +113,11 @@ async def test_score_crossed_notifies_sales_through_smtp(store, sim, folder, hoo
     then:
       - notify: {to: sales, template: sales-hot-lead}
       - tag: {add: [sales-alerted]}
-"""), deps_for(store, sim))
+"""  # a demo request scores 50; crossing 80 alerts sales once
+
+
+async def test_score_crossed_notifies_sales_through_smtp(store, sim, folder, hooks):
+    install(rules_in(folder, HOT_LEAD_RULES), deps_for(store, sim))
     cid = store.create_contact(email="cy@example.com", first_name="Cy", attributes={"company": "Acme"})
     before = len(sim.smtp.messages)
     await publish(sim.env.client, store, cid, "demo.requested")      # 50: below
